@@ -110,9 +110,6 @@ func sgemmGeneric(transA, transB bool, m, n, k int, alpha float32, a []float32, 
 				av = a[i*lda+p]
 			}
 			av *= alpha
-			if av == 0 {
-				continue
-			}
 			bp := b[p*ldb : p*ldb+n]
 			for j, bv := range bp {
 				ci[j] += av * bv
