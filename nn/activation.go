@@ -1,0 +1,98 @@
+package nn
+
+import (
+	"math"
+
+	"gorgonia.org/tensor"
+)
+
+// GELU is the exact erf form, as PyTorch's default nn.GELU.
+func GELU(x *tensor.Dense) *tensor.Dense {
+	y := Clone(x)
+	GELUInPlace(Data(y))
+	return y
+}
+
+// GELUInPlace applies exact GELU to x.
+func GELUInPlace(x []float32) {
+	for i, v := range x {
+		x[i] = float32(0.5 * float64(v) * (1 + math.Erf(float64(v)/math.Sqrt2)))
+	}
+}
+
+// ReLU returns max(x, 0).
+func ReLU(x *tensor.Dense) *tensor.Dense {
+	y := Clone(x)
+	ReLUInPlace(Data(y))
+	return y
+}
+
+// ReLUInPlace applies ReLU to x.
+func ReLUInPlace(x []float32) {
+	for i, v := range x {
+		if v < 0 {
+			x[i] = 0
+		}
+	}
+}
+
+// Sigmoid returns 1/(1+e^-x).
+func Sigmoid(x *tensor.Dense) *tensor.Dense {
+	y := Clone(x)
+	d := Data(y)
+	for i, v := range d {
+		d[i] = float32(1 / (1 + math.Exp(-float64(v))))
+	}
+	return y
+}
+
+// Softmax over the last axis.
+func Softmax(x *tensor.Dense) *tensor.Dense {
+	y := Clone(x)
+	s := Shape(y)
+	SoftmaxRows(Data(y), s[len(s)-1])
+	return y
+}
+
+// SoftmaxRows applies softmax in place to each row of length n. A row that is
+// entirely -Inf gives zeros rather than NaN.
+func SoftmaxRows(x []float32, n int) {
+	for r := 0; r+n <= len(x); r += n {
+		row := x[r : r+n]
+		m := float32(math.Inf(-1))
+		for _, v := range row {
+			if v > m {
+				m = v
+			}
+		}
+		if math.IsInf(float64(m), -1) {
+			clear(row)
+			continue
+		}
+		var sum float32
+		for i, v := range row {
+			e := float32(math.Exp(float64(v - m)))
+			row[i] = e
+			sum += e
+		}
+		inv := 1 / sum
+		for i := range row {
+			row[i] *= inv
+		}
+	}
+}
+
+// Activation names the activations configs use ("gelu", "relu").
+type Activation string
+
+// Apply applies the activation in place.
+func (a Activation) Apply(x []float32) {
+	switch a {
+	case "relu":
+		ReLUInPlace(x)
+	case "gelu", "":
+		GELUInPlace(x)
+	default:
+		panic("nn: unknown activation " + string(a))
+	}
+}

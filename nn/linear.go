@@ -1,0 +1,50 @@
+package nn
+
+import (
+	"github.com/gsam-go/gsam/cpu"
+	"gorgonia.org/tensor"
+)
+
+// Linear is y = x·Wᵀ + b over the last axis, W of shape [out, in].
+type Linear struct {
+	Weight *tensor.Dense `gsam:"weight"`
+	Bias   *tensor.Dense `gsam:"bias"`
+}
+
+// NewLinear allocates a Linear layer; bias may be omitted.
+func NewLinear(in, out int, bias bool) Linear {
+	l := Linear{Weight: New(out, in)}
+	if bias {
+		l.Bias = New(out)
+	}
+	return l
+}
+
+// In and Out are the layer's feature sizes.
+func (l *Linear) In() int  { return l.Weight.Shape()[1] }
+func (l *Linear) Out() int { return l.Weight.Shape()[0] }
+
+// Forward applies the layer to x of shape [..., in].
+func (l *Linear) Forward(x *tensor.Dense) *tensor.Dense {
+	shape := Shape(x)
+	in, out := l.In(), l.Out()
+	rows := Numel(shape...) / in
+	y := make([]float32, rows*out)
+	l.ForwardSlice(y, Data(x), rows)
+	shape[len(shape)-1] = out
+	return FromData(y, shape...)
+}
+
+// ForwardSlice writes rows×out results of rows×in inputs into y.
+func (l *Linear) ForwardSlice(y, x []float32, rows int) {
+	in, out := l.In(), l.Out()
+	beta := float32(0)
+	if l.Bias != nil {
+		b := Data(l.Bias)
+		for r := 0; r < rows; r++ {
+			copy(y[r*out:(r+1)*out], b)
+		}
+		beta = 1
+	}
+	cpu.Sgemm(false, true, rows, out, in, 1, x, in, Data(l.Weight), in, beta, y, out)
+}

@@ -1,0 +1,149 @@
+package nn
+
+import (
+	"math"
+
+	"gorgonia.org/tensor"
+)
+
+// LayerNorm normalises over the last axis.
+type LayerNorm struct {
+	Weight *tensor.Dense `gsam:"weight"`
+	Bias   *tensor.Dense `gsam:"bias"`
+	Eps    float32
+}
+
+// NewLayerNorm allocates a LayerNorm over d features.
+func NewLayerNorm(d int, eps float32) LayerNorm {
+	return LayerNorm{Weight: New(d), Bias: New(d), Eps: eps}
+}
+
+// Forward returns the normalised copy of x.
+func (n *LayerNorm) Forward(x *tensor.Dense) *tensor.Dense {
+	y := Clone(x)
+	n.ForwardInPlace(Data(y))
+	return y
+}
+
+// ForwardInPlace normalises rows of x (length d each) in place.
+func (n *LayerNorm) ForwardInPlace(x []float32) {
+	w, b := Data(n.Weight), Data(n.Bias)
+	d := len(w)
+	for r := 0; r+d <= len(x); r += d {
+		normRow(x[r:r+d], w, b, n.Eps)
+	}
+}
+
+// normRow computes mean and variance in float64 for stability, as the
+// reference's fp32 kernels accumulate more precisely than a naive sum.
+func normRow(row, w, b []float32, eps float32) {
+	var mean float64
+	for _, v := range row {
+		mean += float64(v)
+	}
+	mean /= float64(len(row))
+	var variance float64
+	for _, v := range row {
+		d := float64(v) - mean
+		variance += d * d
+	}
+	variance /= float64(len(row))
+	inv := 1 / math.Sqrt(variance+float64(eps))
+	for i, v := range row {
+		row[i] = float32((float64(v)-mean)*inv)*w[i] + b[i]
+	}
+}
+
+// LayerNorm2d normalises a [B, C, H, W] tensor over C at every pixel (SAM).
+type LayerNorm2d struct {
+	Weight *tensor.Dense `gsam:"weight"`
+	Bias   *tensor.Dense `gsam:"bias"`
+	Eps    float32
+}
+
+// NewLayerNorm2d allocates a channels-first LayerNorm over c channels.
+func NewLayerNorm2d(c int, eps float32) LayerNorm2d {
+	return LayerNorm2d{Weight: New(c), Bias: New(c), Eps: eps}
+}
+
+// Forward returns the normalised copy of x [B, C, H, W].
+func (n *LayerNorm2d) Forward(x *tensor.Dense) *tensor.Dense {
+	s := Shape(x)
+	B, C, HW := s[0], s[1], s[2]*s[3]
+	src := Data(x)
+	y := make([]float32, len(src))
+	w, b := Data(n.Weight), Data(n.Bias)
+	for bi := 0; bi < B; bi++ {
+		base := bi * C * HW
+		for p := 0; p < HW; p++ {
+			var mean float64
+			for c := 0; c < C; c++ {
+				mean += float64(src[base+c*HW+p])
+			}
+			mean /= float64(C)
+			var variance float64
+			for c := 0; c < C; c++ {
+				d := float64(src[base+c*HW+p]) - mean
+				variance += d * d
+			}
+			variance /= float64(C)
+			inv := 1 / math.Sqrt(variance+float64(n.Eps))
+			for c := 0; c < C; c++ {
+				i := base + c*HW + p
+				y[i] = float32((float64(src[i])-mean)*inv)*w[c] + b[c]
+			}
+		}
+	}
+	return FromData(y, s...)
+}
+
+// GroupNorm normalises [B, C, ...] over groups of C/Groups channels and the spatial axes.
+type GroupNorm struct {
+	Weight *tensor.Dense `gsam:"weight"`
+	Bias   *tensor.Dense `gsam:"bias"`
+	Groups int
+	Eps    float32
+}
+
+// NewGroupNorm allocates a GroupNorm.
+func NewGroupNorm(groups, c int, eps float32) GroupNorm {
+	return GroupNorm{Weight: New(c), Bias: New(c), Groups: groups, Eps: eps}
+}
+
+// Forward returns the normalised copy of x.
+func (n *GroupNorm) Forward(x *tensor.Dense) *tensor.Dense {
+	s := Shape(x)
+	B, C := s[0], s[1]
+	HW := Numel(s[2:]...)
+	G := n.Groups
+	cg := C / G
+	src := Data(x)
+	y := make([]float32, len(src))
+	w, b := Data(n.Weight), Data(n.Bias)
+	for bi := 0; bi < B; bi++ {
+		for g := 0; g < G; g++ {
+			off := (bi*C + g*cg) * HW
+			seg := src[off : off+cg*HW]
+			var mean float64
+			for _, v := range seg {
+				mean += float64(v)
+			}
+			mean /= float64(len(seg))
+			var variance float64
+			for _, v := range seg {
+				d := float64(v) - mean
+				variance += d * d
+			}
+			variance /= float64(len(seg))
+			inv := 1 / math.Sqrt(variance+float64(n.Eps))
+			for c := 0; c < cg; c++ {
+				ch := g*cg + c
+				for p := 0; p < HW; p++ {
+					i := off + c*HW + p
+					y[i] = float32((float64(src[i])-mean)*inv)*w[ch] + b[ch]
+				}
+			}
+		}
+	}
+	return FromData(y, s...)
+}
