@@ -1,13 +1,11 @@
 package cpu
 
-import (
-	"runtime"
-	"sync"
-)
+import "fmt"
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices, where
 // op(A) is m×k and op(B) is k×n. transA/transB say that A (resp. B) is stored
-// transposed (k×m, n×k). lda, ldb, ldc are row strides.
+// transposed (k×m, n×k). lda, ldb, ldc are row strides. beta == 0 overwrites C
+// (NaN in C does not leak through).
 //
 // It is the one matrix product under every Linear, convolution and attention
 // score in this module.
@@ -15,11 +13,46 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if m == 0 || n == 0 {
 		return
 	}
+	checkGemmArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	sgemmImpl(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-// sgemmImpl is the implementation in use; the fast kernels replace it at init.
-var sgemmImpl = sgemmParallel
+// checkGemmArgs panics on shapes the slices cannot hold: the assembly kernels
+// write C through raw pointers, so the bounds are checked once here.
+func checkGemmArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("cpu.Sgemm: negative size m=%d n=%d k=%d", m, n, k))
+	}
+	if ldc < n || len(c) < (m-1)*ldc+n {
+		panic(fmt.Sprintf("cpu.Sgemm: C too small: m=%d n=%d ldc=%d len=%d", m, n, ldc, len(c)))
+	}
+	if k == 0 {
+		return
+	}
+	rowsA, colsA := m, k
+	if transA {
+		rowsA, colsA = k, m
+	}
+	if lda < colsA || len(a) < (rowsA-1)*lda+colsA {
+		panic(fmt.Sprintf("cpu.Sgemm: A too small: %dx%d lda=%d len=%d", rowsA, colsA, lda, len(a)))
+	}
+	rowsB, colsB := k, n
+	if transB {
+		rowsB, colsB = n, k
+	}
+	if ldb < colsB || len(b) < (rowsB-1)*ldb+colsB {
+		panic(fmt.Sprintf("cpu.Sgemm: B too small: %dx%d ldb=%d len=%d", rowsB, colsB, ldb, len(b)))
+	}
+}
+
+// sgemmImpl is the implementation in use, set at init to the packed GEMM with
+// the best micro-kernel the CPU has.
+var sgemmImpl = func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemmPacked(kernelInUse, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// GemmKernel names the SGEMM micro-kernel in use, for logs and benchmarks.
+func GemmKernel() string { return kernelInUse.name }
 
 // SgemmReference is the plain triple loop that every fast path is tested against.
 func SgemmReference(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
@@ -44,75 +77,6 @@ func SgemmReference(transA, transB bool, m, n, k int, alpha float32, a []float32
 				c[i*ldc+j] = alpha * s
 			} else {
 				c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
-			}
-		}
-	}
-}
-
-// sgemmParallel splits the rows of C over the cores and runs sgemmGeneric on each block.
-func sgemmParallel(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	workers := runtime.GOMAXPROCS(0)
-	if workers > m {
-		workers = m
-	}
-	if workers <= 1 || m*n*k < 64*64*64 {
-		sgemmGeneric(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
-	var wg sync.WaitGroup
-	chunk := (m + workers - 1) / workers
-	for i0 := 0; i0 < m; i0 += chunk {
-		i1 := min(i0+chunk, m)
-		wg.Add(1)
-		go func(i0, i1 int) {
-			defer wg.Done()
-			var ab []float32
-			if transA {
-				ab = a[i0:]
-			} else {
-				ab = a[i0*lda:]
-			}
-			sgemmGeneric(transA, transB, i1-i0, n, k, alpha, ab, lda, b, ldb, beta, c[i0*ldc:], ldc)
-		}(i0, i1)
-	}
-	wg.Wait()
-}
-
-// sgemmGeneric is a cache-friendly pure-Go loop order: for each row of C it
-// accumulates rows of op(B) scaled by elements of op(A).
-func sgemmGeneric(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	var bt []float32
-	if transB {
-		// Materialise B as k×n so the inner loop runs over contiguous memory.
-		bt = make([]float32, k*n)
-		for j := 0; j < n; j++ {
-			row := b[j*ldb : j*ldb+k]
-			for p, v := range row {
-				bt[p*n+j] = v
-			}
-		}
-		b, ldb = bt, n
-	}
-	for i := 0; i < m; i++ {
-		ci := c[i*ldc : i*ldc+n]
-		if beta == 0 {
-			clear(ci)
-		} else if beta != 1 {
-			for j := range ci {
-				ci[j] *= beta
-			}
-		}
-		for p := 0; p < k; p++ {
-			var av float32
-			if transA {
-				av = a[p*lda+i]
-			} else {
-				av = a[i*lda+p]
-			}
-			av *= alpha
-			bp := b[p*ldb : p*ldb+n]
-			for j, bv := range bp {
-				ci[j] += av * bv
 			}
 		}
 	}

@@ -1,0 +1,56 @@
+//go:build amd64 && !purego
+
+package cpu
+
+//go:noescape
+func sgemmMicroAVX2x6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func sgemmMicroAVX512x12x32(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
+// Blocking for Zen 3 (32 KiB L1d, 512 KiB L2, shared L3): the 256×16 B
+// micro-panel (16 KiB) stays in L1, the 144×256 A block (144 KiB) in L2.
+var avx2Kernel = &gemmKernel{
+	name: "avx2-fma 6x16",
+	mr:   6, nr: 16,
+	kc: 256, mc: 144, nc: 4080,
+	micro: sgemmMicroAVX2x6x16,
+}
+
+// The AVX-512 kernel could not be run where it was written (no AVX-512 on
+// that machine); init checks it against the generic kernel before use.
+var avx512Kernel = &gemmKernel{
+	name: "avx512 12x32",
+	mr:   12, nr: 32,
+	kc: 192, mc: 144, nc: 4096,
+	micro: sgemmMicroAVX512x12x32,
+}
+
+func init() {
+	kernelInUse = genericKernel
+	if kernelOverride == "purego" {
+		return
+	}
+	if x86HasAVX2FMA {
+		kernelInUse = avx2Kernel
+	}
+	if x86HasAVX512F && kernelOverride != "avx2" {
+		if err := checkMicroKernel(avx512Kernel); err == nil {
+			kernelInUse = avx512Kernel
+		} else {
+			avx2Kernel.name += " (avx512 kernel disabled: " + err.Error() + ")"
+		}
+	}
+}
+
+// gemmKernels lists every kernel this CPU can run, for the tests.
+func gemmKernels() []*gemmKernel {
+	ks := []*gemmKernel{genericKernel}
+	if x86HasAVX2FMA {
+		ks = append(ks, avx2Kernel)
+	}
+	if x86HasAVX512F {
+		ks = append(ks, avx512Kernel)
+	}
+	return ks
+}

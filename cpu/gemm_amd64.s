@@ -1,0 +1,269 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Micro-kernels for the packed SGEMM (see gemm_pack.go). Both compute
+//   C[mr×nr] = alpha * sum_p A[p][0..mr) ⊗ B[p][0..nr) + beta*C
+// from packed panels: A row p is mr floats, B row p is nr floats.
+// beta == 0 (either sign) overwrites C without reading it.
+
+// ---------------------------------------------------------------- AVX2 6×16
+// Y0..Y11: accumulators, row r in Y(2r), Y(2r+1). Y12, Y13: B row. Y14, Y15: A broadcasts.
+
+#define K6X16(ao, bo) \
+	VMOVUPS      bo(DI), Y12;        \
+	VMOVUPS      bo+32(DI), Y13;     \
+	VBROADCASTSS ao(SI), Y14;        \
+	VFMADD231PS  Y12, Y14, Y0;       \
+	VFMADD231PS  Y13, Y14, Y1;       \
+	VBROADCASTSS ao+4(SI), Y15;      \
+	VFMADD231PS  Y12, Y15, Y2;       \
+	VFMADD231PS  Y13, Y15, Y3;       \
+	VBROADCASTSS ao+8(SI), Y14;      \
+	VFMADD231PS  Y12, Y14, Y4;       \
+	VFMADD231PS  Y13, Y14, Y5;       \
+	VBROADCASTSS ao+12(SI), Y15;     \
+	VFMADD231PS  Y12, Y15, Y6;       \
+	VFMADD231PS  Y13, Y15, Y7;       \
+	VBROADCASTSS ao+16(SI), Y14;     \
+	VFMADD231PS  Y12, Y14, Y8;       \
+	VFMADD231PS  Y13, Y14, Y9;       \
+	VBROADCASTSS ao+20(SI), Y15;     \
+	VFMADD231PS  Y12, Y15, Y10;      \
+	VFMADD231PS  Y13, Y15, Y11
+
+// C row = alpha*acc + beta*C; Y14 = alpha, Y15 = beta, DX = row, R8 = ldc bytes.
+#define STORE16(r0, r1) \
+	VMULPS      Y14, r0, r0;     \
+	VFMADD231PS (DX), Y15, r0;   \
+	VMOVUPS     r0, (DX);        \
+	VMULPS      Y14, r1, r1;     \
+	VFMADD231PS 32(DX), Y15, r1; \
+	VMOVUPS     r1, 32(DX);      \
+	ADDQ        R8, DX
+
+#define STORE16Z(r0, r1) \
+	VMULPS  Y14, r0, r0; \
+	VMOVUPS r0, (DX);    \
+	VMULPS  Y14, r1, r1; \
+	VMOVUPS r1, 32(DX);  \
+	ADDQ    R8, DX
+
+// func sgemmMicroAVX2x6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+TEXT ·sgemmMicroAVX2x6x16(SB), NOSPLIT, $0-48
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+	CMPQ CX, $4
+	JLT  avx2tail
+
+avx2loop4:
+	K6X16(0, 0)
+	K6X16(24, 64)
+	K6X16(48, 128)
+	K6X16(72, 192)
+	ADDQ $96, SI
+	ADDQ $256, DI
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE  avx2loop4
+
+avx2tail:
+	TESTQ CX, CX
+	JZ    avx2store
+
+avx2loop1:
+	K6X16(0, 0)
+	ADDQ $24, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  avx2loop1
+
+avx2store:
+	VBROADCASTSS alpha+40(FP), Y14
+	MOVL         beta+44(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           avx2overwrite
+	VBROADCASTSS beta+44(FP), Y15
+	STORE16(Y0, Y1)
+	STORE16(Y2, Y3)
+	STORE16(Y4, Y5)
+	STORE16(Y6, Y7)
+	STORE16(Y8, Y9)
+	STORE16(Y10, Y11)
+	VZEROUPPER
+	RET
+
+avx2overwrite:
+	STORE16Z(Y0, Y1)
+	STORE16Z(Y2, Y3)
+	STORE16Z(Y4, Y5)
+	STORE16Z(Y6, Y7)
+	STORE16Z(Y8, Y9)
+	STORE16Z(Y10, Y11)
+	VZEROUPPER
+	RET
+
+// ------------------------------------------------------------- AVX-512 12×32
+// Z0..Z23: accumulators, row r in Z(2r), Z(2r+1). Z24, Z25: B row.
+// Z26..Z31: A broadcasts.
+
+#define K12X32(ao, bo) \
+	VMOVUPS      bo(DI), Z24;        \
+	VMOVUPS      bo+64(DI), Z25;     \
+	VBROADCASTSS ao(SI), Z26;        \
+	VBROADCASTSS ao+4(SI), Z27;      \
+	VBROADCASTSS ao+8(SI), Z28;      \
+	VFMADD231PS  Z24, Z26, Z0;       \
+	VFMADD231PS  Z25, Z26, Z1;       \
+	VFMADD231PS  Z24, Z27, Z2;       \
+	VFMADD231PS  Z25, Z27, Z3;       \
+	VFMADD231PS  Z24, Z28, Z4;       \
+	VFMADD231PS  Z25, Z28, Z5;       \
+	VBROADCASTSS ao+12(SI), Z29;     \
+	VBROADCASTSS ao+16(SI), Z30;     \
+	VBROADCASTSS ao+20(SI), Z31;     \
+	VFMADD231PS  Z24, Z29, Z6;       \
+	VFMADD231PS  Z25, Z29, Z7;       \
+	VFMADD231PS  Z24, Z30, Z8;       \
+	VFMADD231PS  Z25, Z30, Z9;       \
+	VFMADD231PS  Z24, Z31, Z10;      \
+	VFMADD231PS  Z25, Z31, Z11;      \
+	VBROADCASTSS ao+24(SI), Z26;     \
+	VBROADCASTSS ao+28(SI), Z27;     \
+	VBROADCASTSS ao+32(SI), Z28;     \
+	VFMADD231PS  Z24, Z26, Z12;      \
+	VFMADD231PS  Z25, Z26, Z13;      \
+	VFMADD231PS  Z24, Z27, Z14;      \
+	VFMADD231PS  Z25, Z27, Z15;      \
+	VFMADD231PS  Z24, Z28, Z16;      \
+	VFMADD231PS  Z25, Z28, Z17;      \
+	VBROADCASTSS ao+36(SI), Z29;     \
+	VBROADCASTSS ao+40(SI), Z30;     \
+	VBROADCASTSS ao+44(SI), Z31;     \
+	VFMADD231PS  Z24, Z29, Z18;      \
+	VFMADD231PS  Z25, Z29, Z19;      \
+	VFMADD231PS  Z24, Z30, Z20;      \
+	VFMADD231PS  Z25, Z30, Z21;      \
+	VFMADD231PS  Z24, Z31, Z22;      \
+	VFMADD231PS  Z25, Z31, Z23
+
+// Z26 = alpha, Z27 = beta.
+#define STORE32(r0, r1) \
+	VMULPS      Z26, r0, r0;     \
+	VFMADD231PS (DX), Z27, r0;   \
+	VMOVUPS     r0, (DX);        \
+	VMULPS      Z26, r1, r1;     \
+	VFMADD231PS 64(DX), Z27, r1; \
+	VMOVUPS     r1, 64(DX);      \
+	ADDQ        R8, DX
+
+#define STORE32Z(r0, r1) \
+	VMULPS  Z26, r0, r0; \
+	VMOVUPS r0, (DX);    \
+	VMULPS  Z26, r1, r1; \
+	VMOVUPS r1, 64(DX);  \
+	ADDQ    R8, DX
+
+#define ZERO2(r0, r1) VPXORD r0, r0, r0; VPXORD r1, r1, r1
+
+// func sgemmMicroAVX512x12x32(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+TEXT ·sgemmMicroAVX512x12x32(SB), NOSPLIT, $0-48
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+
+	ZERO2(Z0, Z1)
+	ZERO2(Z2, Z3)
+	ZERO2(Z4, Z5)
+	ZERO2(Z6, Z7)
+	ZERO2(Z8, Z9)
+	ZERO2(Z10, Z11)
+	ZERO2(Z12, Z13)
+	ZERO2(Z14, Z15)
+	ZERO2(Z16, Z17)
+	ZERO2(Z18, Z19)
+	ZERO2(Z20, Z21)
+	ZERO2(Z22, Z23)
+
+	CMPQ CX, $4
+	JLT  avx512tail
+
+avx512loop4:
+	K12X32(0, 0)
+	K12X32(48, 128)
+	K12X32(96, 256)
+	K12X32(144, 384)
+	ADDQ $192, SI
+	ADDQ $512, DI
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE  avx512loop4
+
+avx512tail:
+	TESTQ CX, CX
+	JZ    avx512store
+
+avx512loop1:
+	K12X32(0, 0)
+	ADDQ $48, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  avx512loop1
+
+avx512store:
+	VBROADCASTSS alpha+40(FP), Z26
+	MOVL         beta+44(FP), AX
+	ANDL         $0x7fffffff, AX
+	JZ           avx512overwrite
+	VBROADCASTSS beta+44(FP), Z27
+	STORE32(Z0, Z1)
+	STORE32(Z2, Z3)
+	STORE32(Z4, Z5)
+	STORE32(Z6, Z7)
+	STORE32(Z8, Z9)
+	STORE32(Z10, Z11)
+	STORE32(Z12, Z13)
+	STORE32(Z14, Z15)
+	STORE32(Z16, Z17)
+	STORE32(Z18, Z19)
+	STORE32(Z20, Z21)
+	STORE32(Z22, Z23)
+	VZEROUPPER
+	RET
+
+avx512overwrite:
+	STORE32Z(Z0, Z1)
+	STORE32Z(Z2, Z3)
+	STORE32Z(Z4, Z5)
+	STORE32Z(Z6, Z7)
+	STORE32Z(Z8, Z9)
+	STORE32Z(Z10, Z11)
+	STORE32Z(Z12, Z13)
+	STORE32Z(Z14, Z15)
+	STORE32Z(Z16, Z17)
+	STORE32Z(Z18, Z19)
+	STORE32Z(Z20, Z21)
+	STORE32Z(Z22, Z23)
+	VZEROUPPER
+	RET

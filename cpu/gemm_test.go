@@ -1,0 +1,261 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"runtime"
+	"testing"
+)
+
+type gemmCase struct {
+	transA, transB bool
+	m, n, k        int
+	padA, padB     int // extra stride beyond the stored width
+	padC           int
+	alpha, beta    float32
+}
+
+func (tc gemmCase) String() string {
+	return fmt.Sprintf("tA=%v tB=%v m=%d n=%d k=%d pad=%d,%d,%d alpha=%g beta=%g",
+		tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.padA, tc.padB, tc.padC, tc.alpha, tc.beta)
+}
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = r.Float32()*2 - 1
+	}
+	return s
+}
+
+// runGemmCase runs impl and SgemmReference on the same random inputs and
+// checks every element of C (padding included) within a rounding bound.
+func runGemmCase(t *testing.T, r *rand.Rand, tc gemmCase, impl func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)) {
+	t.Helper()
+	rowsA, colsA := tc.m, tc.k
+	if tc.transA {
+		rowsA, colsA = tc.k, tc.m
+	}
+	rowsB, colsB := tc.k, tc.n
+	if tc.transB {
+		rowsB, colsB = tc.n, tc.k
+	}
+	lda, ldb, ldc := colsA+tc.padA, colsB+tc.padB, tc.n+tc.padC
+	a := randSlice(r, max(rowsA*lda, 1))
+	b := randSlice(r, max(rowsB*ldb, 1))
+	c := randSlice(r, tc.m*ldc)
+	if tc.beta == 0 {
+		for i := range c {
+			if i%3 == 0 {
+				c[i] = float32(math.NaN()) // beta == 0 must not read C
+			}
+		}
+	}
+	want := append([]float32(nil), c...)
+	SgemmReference(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
+	impl(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+	// Inputs are in [-1, 1], so |sum| <= k; float32 rounding grows with k.
+	tol := float64(4*(tc.k+2)) * 1.2e-7 * (float64(abs32(tc.alpha))*float64(tc.k) + float64(abs32(tc.beta)) + 1)
+	for i := range c {
+		got, w := c[i], want[i]
+		if i%ldc >= tc.n {
+			if math.Float32bits(got) != math.Float32bits(w) {
+				t.Fatalf("%v: padding c[%d] changed: %g -> %g", tc, i, w, got)
+			}
+			continue
+		}
+		if math.IsNaN(float64(got)) || math.Abs(float64(got-w)) > tol {
+			t.Fatalf("%v: c[%d,%d] = %g, want %g (tol %g)", tc, i/ldc, i%ldc, got, w, tol)
+		}
+	}
+}
+
+func abs32(x float32) float32 { return float32(math.Abs(float64(x))) }
+
+func kernelImpl(kern *gemmKernel) func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int) {
+	return func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		sgemmPacked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	}
+}
+
+func gemmTestCases(r *rand.Rand, count int) []gemmCase {
+	var cases []gemmCase
+	sizes := []int{1, 2, 3, 5, 6, 7, 11, 12, 13, 16, 17, 31, 32, 33, 49, 64, 100}
+	alphas := []float32{1, 0.5, -2}
+	betas := []float32{0, 1, -0.75}
+	// Every transpose combination on fixed small shapes.
+	for _, ta := range []bool{false, true} {
+		for _, tb := range []bool{false, true} {
+			cases = append(cases,
+				gemmCase{transA: ta, transB: tb, m: 1, n: 1, k: 1, alpha: 1},
+				gemmCase{transA: ta, transB: tb, m: 6, n: 16, k: 8, alpha: 1, beta: 1},
+				gemmCase{transA: ta, transB: tb, m: 12, n: 32, k: 3, alpha: 1},
+				gemmCase{transA: ta, transB: tb, m: 9, n: 16, k: 9, alpha: 1},
+				gemmCase{transA: ta, transB: tb, m: 49, n: 49, k: 32, alpha: 0.125, padC: 5},
+				gemmCase{transA: ta, transB: tb, m: 4, n: 5, k: 0, alpha: 1, beta: 0.5},
+			)
+		}
+	}
+	for len(cases) < count {
+		cases = append(cases, gemmCase{
+			transA: r.Intn(2) == 0, transB: r.Intn(2) == 0,
+			m: sizes[r.Intn(len(sizes))], n: sizes[r.Intn(len(sizes))], k: sizes[r.Intn(len(sizes))],
+			padA: r.Intn(3) * r.Intn(5), padB: r.Intn(3) * r.Intn(5), padC: r.Intn(3) * r.Intn(5),
+			alpha: alphas[r.Intn(len(alphas))], beta: betas[r.Intn(len(betas))],
+		})
+	}
+	// Larger shapes that cross the kc/mc blocking and edge panels.
+	cases = append(cases,
+		gemmCase{m: 301, n: 77, k: 530, alpha: 1, beta: 1},
+		gemmCase{transB: true, m: 150, n: 200, k: 300, alpha: 1},
+		gemmCase{transA: true, m: 200, n: 45, k: 513, alpha: -1, beta: 0.5, padA: 3},
+		gemmCase{transA: true, transB: true, m: 37, n: 300, k: 257, alpha: 2, padB: 1, padC: 2},
+		gemmCase{transB: true, m: 5, n: 1000, k: 96, alpha: 1},
+	)
+	return cases
+}
+
+func TestSgemmKernels(t *testing.T) {
+	for _, kern := range gemmKernels() {
+		t.Run(kern.name, func(t *testing.T) {
+			r := rand.New(rand.NewSource(1))
+			for _, tc := range gemmTestCases(r, 300) {
+				runGemmCase(t, r, tc, kernelImpl(kern))
+			}
+		})
+	}
+}
+
+// TestSgemmParallel forces the multi-worker path on small shapes, with three
+// workers so that splits are uneven.
+func TestSgemmParallel(t *testing.T) {
+	defer func(old int) { gemmParallelMin = old }(gemmParallelMin)
+	gemmParallelMin = 0
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	for _, kern := range gemmKernels() {
+		t.Run(kern.name, func(t *testing.T) {
+			r := rand.New(rand.NewSource(2))
+			for _, tc := range gemmTestCases(r, 150) {
+				runGemmCase(t, r, tc, kernelImpl(kern))
+			}
+		})
+	}
+}
+
+func TestSgemmPublic(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	for _, tc := range gemmTestCases(r, 40) {
+		runGemmCase(t, r, tc, Sgemm)
+	}
+	runGemmCase(t, r, gemmCase{transB: true, m: 256, n: 300, k: 384, alpha: 1}, Sgemm)
+	t.Logf("kernel: %s", GemmKernel())
+}
+
+// NaN and Inf in A or B reach C, as in the reference: the kernels never skip zeros.
+func TestSgemmNaNPropagation(t *testing.T) {
+	for _, kern := range gemmKernels() {
+		m, n, k := 7, 19, 5
+		a := make([]float32, m*k)
+		b := make([]float32, k*n)
+		for i := range b {
+			b[i] = 1
+		}
+		a[2*k+1] = float32(math.NaN())
+		b[3*n+4] = float32(math.Inf(1)) // times a zero in A gives NaN
+		c := make([]float32, m*n)
+		sgemmPacked(kern, false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+		for i := 0; i < m; i++ {
+			for j := 0; j < n; j++ {
+				isNaN := math.IsNaN(float64(c[i*n+j]))
+				if isNaN != (i == 2 || j == 4) {
+					t.Fatalf("%s: c[%d,%d] = %g", kern.name, i, j, c[i*n+j])
+				}
+			}
+		}
+	}
+}
+
+func TestSgemmShortSlicePanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic for a short C")
+		}
+	}()
+	a := make([]float32, 4*4)
+	Sgemm(false, false, 4, 4, 4, 1, a, 4, a, 4, 0, make([]float32, 15), 4)
+}
+
+func TestMicroKernelSelfCheck(t *testing.T) {
+	for _, kern := range gemmKernels() {
+		if err := checkMicroKernel(kern); err != nil {
+			t.Errorf("%s: %v", kern.name, err)
+		}
+	}
+	// The check must be able to fail.
+	bad := *genericKernel
+	bad.micro = func(kc int, a, b, c *float32, ldc int, alpha, beta float32) {
+		genericKernel.micro(kc, a, b, c, ldc, alpha*1.5, beta)
+	}
+	if checkMicroKernel(&bad) == nil {
+		t.Error("self-check passed a wrong kernel")
+	}
+}
+
+func TestSgemmAllocs(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	m, n, k := 300, 400, 500
+	a, b, c := randSlice(r, m*k), randSlice(r, n*k), make([]float32, m*n)
+	f := func() { Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n) }
+	f()
+	if allocs := testing.AllocsPerRun(10, f); allocs > 4 {
+		t.Errorf("%v allocations per large call", allocs)
+	}
+	m, n, k = 9, 16, 9
+	f()
+	if allocs := testing.AllocsPerRun(10, f); allocs > 0 {
+		t.Errorf("%v allocations per small call", allocs)
+	}
+}
+
+func BenchmarkSgemm(b *testing.B) {
+	shapes := []struct {
+		name           string
+		transA, transB bool
+		m, k, n        int
+	}{
+		{"1024^3_NN", false, false, 1024, 1024, 1024},
+		{"1024^3_NT", false, true, 1024, 1024, 1024},
+		{"4096x768x3072_NT", false, true, 4096, 768, 3072},
+		{"17821x256x2048_NT", false, true, 17821, 256, 2048},
+		{"900x256x256_NT", false, true, 900, 256, 256},
+		{"256^3_NN", false, false, 256, 256, 256},
+		{"256^3_TN", true, false, 256, 256, 256},
+		{"attn_4096x64x4096_NT", false, true, 4096, 64, 4096},
+		{"attn_4096x4096x64_NN", false, false, 4096, 4096, 64},
+		{"attn_49x32x49_NT", false, true, 49, 32, 49},
+		{"attn_9x16x9_NT", false, true, 9, 16, 9},
+	}
+	b.Logf("kernel: %s, %d workers", GemmKernel(), gemmWorkers())
+	for _, s := range shapes {
+		b.Run(s.name, func(b *testing.B) {
+			r := rand.New(rand.NewSource(5))
+			a := randSlice(r, s.m*s.k)
+			bb := randSlice(r, s.k*s.n)
+			c := make([]float32, s.m*s.n)
+			lda, ldb := s.k, s.n
+			if s.transA {
+				lda = s.m
+			}
+			if s.transB {
+				ldb = s.k
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
+			}
+			flops := 2 * float64(s.m) * float64(s.n) * float64(s.k) * float64(b.N)
+			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
