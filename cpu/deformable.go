@@ -1,0 +1,218 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// MSDeformAttn is the core of multi-scale deformable attention (Deformable
+// DETR, Grounding DINO): for every query and head it samples the value maps
+// of every level at P learned locations with bilinear interpolation
+// (grid_sample, align_corners=False, zero padding) and sums the samples
+// weighted by the attention weights. Sampling and weighting are fused, so no
+// [B·H, D, Q, L·P] grid-sample tensor is ever built.
+//
+// Layouts (row-major, PyTorch order):
+//
+//	value         [B, S, H, D]        S = Σ H_l·W_l, level l starts at levelStart[l]
+//	samplingLocs  [B, Q, H, L, P, 2]  (x, y) normalised to [0, 1] over the level's map
+//	attnWeights   [B, Q, H, L, P]     already softmaxed over L·P
+//	out           [B, Q, H·D]         overwritten
+//
+// spatialShapes[l] is (height, width). The value is first regrouped head by
+// head ([B, H, S, D]) so that one head's maps stay in cache and a sample's
+// two horizontal neighbours are adjacent in memory; the work is then split
+// over (batch, head, query chunk) units on runtime.GOMAXPROCS(0) goroutines,
+// ordered so that the goroutines work on the same head at the same time.
+func MSDeformAttn(out, value []float32, spatialShapes [][2]int, levelStart []int, samplingLocs, attnWeights []float32, B, S, H, D, Q, L, P int) {
+	checkDeformArgs(out, value, spatialShapes, levelStart, samplingLocs, attnWeights, B, S, H, D, Q, L, P)
+	if B*Q == 0 {
+		return
+	}
+	byHead := make([]float32, B*H*S*D)
+	parallelFor(B*S, 256, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			b, s := r/S, r%S
+			for h := 0; h < H; h++ {
+				copy(byHead[((b*H+h)*S+s)*D:((b*H+h)*S+s+1)*D], value[(r*H+h)*D:(r*H+h+1)*D])
+			}
+		}
+	})
+	const chunk = 64
+	nChunks := (Q + chunk - 1) / chunk
+	parallelFor(B*H*nChunks, 1, func(lo, hi int) {
+		for u := lo; u < hi; u++ {
+			bh, c := u/nChunks, u%nChunks
+			b, h := bh/H, bh%H
+			v := byHead[bh*S*D : (bh+1)*S*D]
+			for q := c * chunk; q < min((c+1)*chunk, Q); q++ {
+				r := b*Q + q
+				i := (r*H + h) * L * P
+				deformSample(out[(r*H+h)*D:(r*H+h+1)*D], v, spatialShapes, levelStart,
+					samplingLocs[2*i:2*(i+L*P)], attnWeights[i:i+L*P], D, L, P)
+			}
+		}
+	})
+}
+
+// parallelFor runs fn over [0, n) in blocks of grain on GOMAXPROCS goroutines
+// that take blocks in order from a shared counter.
+func parallelFor(n, grain int, fn func(lo, hi int)) {
+	blocks := (n + grain - 1) / grain
+	workers := min(runtime.GOMAXPROCS(0), blocks)
+	var next atomic.Int64
+	run := func() {
+		for {
+			k := int(next.Add(1)) - 1
+			if k >= blocks {
+				return
+			}
+			fn(k*grain, min((k+1)*grain, n))
+		}
+	}
+	if workers <= 1 {
+		run()
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run()
+		}()
+	}
+	wg.Wait()
+}
+
+// deformSample computes one query's output for one head (D values) from
+// that head's value maps v [S, D]. The four bilinear corners of a sample are
+// folded into one pass over D; a corner outside the map gets weight zero
+// (and a harmless in-range row).
+func deformSample(acc, v []float32, shapes [][2]int, levelStart []int, locs, weights []float32, D, L, P int) {
+	clear(acc)
+	for l := 0; l < L; l++ {
+		hl, wl := shapes[l][0], shapes[l][1]
+		base := levelStart[l]
+		fw, fh := float32(wl), float32(hl)
+		for p := 0; p < P; p++ {
+			i := l*P + p
+			a := weights[i]
+			// grid_sample's unnormalisation of g = 2·loc − 1 with align_corners=False.
+			x := ((2*locs[2*i]-1+1)*fw - 1) / 2
+			y := ((2*locs[2*i+1]-1+1)*fh - 1) / 2
+			if !(x > -1 && y > -1 && x < fw && y < fh) {
+				continue // all four corners outside (or NaN)
+			}
+			x0f := float32(math.Floor(float64(x)))
+			y0f := float32(math.Floor(float64(y)))
+			x0, y0 := int(x0f), int(y0f)
+			x1, y1 := x0+1, y0+1
+			// PyTorch's corner weights: nw = (x_se−x)(y_se−y), etc.
+			wx0, wx1 := x0f+1-x, x-x0f
+			wy0, wy1 := y0f+1-y, y-y0f
+			var w [4]float32
+			var off [4]int
+			if y0 >= 0 {
+				if x0 >= 0 {
+					w[0], off[0] = wx0*wy0*a, (base+y0*wl+x0)*D
+				}
+				if x1 < wl {
+					w[1], off[1] = wx1*wy0*a, (base+y0*wl+x1)*D
+				}
+			}
+			if y1 < hl {
+				if x0 >= 0 {
+					w[2], off[2] = wx0*wy1*a, (base+y1*wl+x0)*D
+				}
+				if x1 < wl {
+					w[3], off[3] = wx1*wy1*a, (base+y1*wl+x1)*D
+				}
+			}
+			axpy4(acc, v, off, w)
+		}
+	}
+}
+
+// axpy4 adds Σ_c w[c]·value[off[c]:off[c]+len(acc)] to acc.
+func axpy4(acc, value []float32, off [4]int, w [4]float32) {
+	n := len(acc)
+	r0 := value[off[0] : off[0]+n]
+	r1 := value[off[1] : off[1]+n]
+	r2 := value[off[2] : off[2]+n]
+	r3 := value[off[3] : off[3]+n]
+	w0, w1, w2, w3 := w[0], w[1], w[2], w[3]
+	for d := range acc {
+		acc[d] += w0*r0[d] + w1*r1[d] + w2*r2[d] + w3*r3[d]
+	}
+}
+
+// MSDeformAttnReference is the plain per-sample version of MSDeformAttn,
+// written the way the reference composes it (bilinear sample of each point,
+// then weighting and sum over levels and points); the fused kernel is
+// tested against it.
+func MSDeformAttnReference(out, value []float32, spatialShapes [][2]int, levelStart []int, samplingLocs, attnWeights []float32, B, S, H, D, Q, L, P int) {
+	checkDeformArgs(out, value, spatialShapes, levelStart, samplingLocs, attnWeights, B, S, H, D, Q, L, P)
+	sample := make([]float32, D)
+	for b := 0; b < B; b++ {
+		for q := 0; q < Q; q++ {
+			for h := 0; h < H; h++ {
+				o := out[((b*Q+q)*H+h)*D : ((b*Q+q)*H+h+1)*D]
+				clear(o)
+				for l := 0; l < L; l++ {
+					hl, wl := spatialShapes[l][0], spatialShapes[l][1]
+					for p := 0; p < P; p++ {
+						i := (((b*Q+q)*H+h)*L+l)*P + p
+						gx := 2*samplingLocs[2*i] - 1
+						gy := 2*samplingLocs[2*i+1] - 1
+						x := ((gx+1)*float32(wl) - 1) / 2
+						y := ((gy+1)*float32(hl) - 1) / 2
+						x0 := int(math.Floor(float64(x)))
+						y0 := int(math.Floor(float64(y)))
+						clear(sample)
+						for _, c := range [4][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}} {
+							xi, yi := x0+c[0], y0+c[1]
+							if xi < 0 || yi < 0 || xi >= wl || yi >= hl {
+								continue
+							}
+							wx := 1 - float32(math.Abs(float64(x-float32(xi))))
+							wy := 1 - float32(math.Abs(float64(y-float32(yi))))
+							row := value[((b*S+levelStart[l]+yi*wl+xi)*H+h)*D:]
+							for d := range sample {
+								sample[d] += wx * wy * row[d]
+							}
+						}
+						a := attnWeights[i]
+						for d := range o {
+							o[d] += sample[d] * a
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func checkDeformArgs(out, value []float32, shapes [][2]int, levelStart []int, locs, weights []float32, B, S, H, D, Q, L, P int) {
+	if len(shapes) != L || len(levelStart) != L {
+		panic(fmt.Sprintf("cpu.MSDeformAttn: %d spatial shapes and %d level starts for %d levels", len(shapes), len(levelStart), L))
+	}
+	for l, s := range shapes {
+		if s[0] <= 0 || s[1] <= 0 || levelStart[l] < 0 || levelStart[l]+s[0]*s[1] > S {
+			panic(fmt.Sprintf("cpu.MSDeformAttn: level %d (%d×%d at %d) does not fit S=%d", l, s[0], s[1], levelStart[l], S))
+		}
+	}
+	switch {
+	case len(value) < B*S*H*D:
+		panic(fmt.Sprintf("cpu.MSDeformAttn: value has %d values, want %d", len(value), B*S*H*D))
+	case len(locs) < B*Q*H*L*P*2:
+		panic(fmt.Sprintf("cpu.MSDeformAttn: sampling locations have %d values, want %d", len(locs), B*Q*H*L*P*2))
+	case len(weights) < B*Q*H*L*P:
+		panic(fmt.Sprintf("cpu.MSDeformAttn: attention weights have %d values, want %d", len(weights), B*Q*H*L*P))
+	case len(out) < B*Q*H*D:
+		panic(fmt.Sprintf("cpu.MSDeformAttn: out has %d values, want %d", len(out), B*Q*H*D))
+	}
+}
