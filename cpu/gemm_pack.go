@@ -3,6 +3,7 @@ package cpu
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Packed GEMM in the BLIS/GotoBLAS style. For each kc×nc block of op(B)
@@ -33,8 +34,8 @@ var gemmParallelMin = 1 << 18
 // gemmWorkers is how many goroutines a large call uses.
 func gemmWorkers() int { return runtime.GOMAXPROCS(0) }
 
-// gemmCall is one Sgemm call, shared by its workers. It lives in a pooled
-// gemmCtx so that steady-state calls do not allocate buffers.
+// gemmCall is one Sgemm call, shared by its workers. It lives in a pool so
+// that steady-state calls do not allocate buffers.
 type gemmCall struct {
 	kern           *gemmKernel
 	transA, transB bool
@@ -45,7 +46,14 @@ type gemmCall struct {
 
 	kc, nc  int
 	workers int
-	splitM  bool // workers own row ranges (else column-panel ranges)
+	rowStep int // mr-row panels per row chunk (one packed A block)
+	nRowChk int // row chunks
+	colGrps int // column groups per B block: more units when m is small
+
+	// Work counters, claimed atomically; two sets alternate between B blocks
+	// so one can be reset while the other is in use.
+	packNext [2]atomic.Int64
+	workNext [2]atomic.Int64
 
 	bPack []float32
 	ws    []gemmWorker
@@ -60,38 +68,10 @@ type gemmWorker struct {
 
 var gemmPool sync.Pool
 
-func getGemmCall(kern *gemmKernel, workers int) *gemmCall {
-	g, _ := gemmPool.Get().(*gemmCall)
-	if g == nil {
-		g = new(gemmCall)
-	}
-	if need := kern.kc * roundUp(kern.nc, kern.nr); len(g.bPack) < need {
-		g.bPack = make([]float32, need)
-	}
-	if len(g.ws) < workers {
-		g.ws = make([]gemmWorker, workers)
-	}
-	for i := range g.ws[:workers] {
-		w := &g.ws[i]
-		if need := kern.kc * roundUp(kern.mc, kern.mr); len(w.aPack) < need {
-			w.aPack = make([]float32, need)
-		}
-		if need := kern.mr * kern.nr; len(w.tile) < need {
-			w.tile = make([]float32, need)
-		}
-	}
-	return g
-}
-
-func putGemmCall(g *gemmCall) {
-	g.a, g.b, g.c = nil, nil, nil
-	gemmPool.Put(g)
-}
-
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
 func ceilDiv(x, m int) int { return (x + m - 1) / m }
 
-// split returns worker w's share [lo, hi) of n items over `parts` workers.
+// split returns part w of n items cut into `parts` near-equal ranges.
 func split(n, parts, w int) (lo, hi int) {
 	q, r := n/parts, n%parts
 	lo = w*q + min(w, r)
@@ -116,23 +96,54 @@ func sgemmPacked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float
 	if int64(m)*int64(n)*int64(k) < int64(gemmParallelMin) {
 		workers = 1
 	}
-	g := getGemmCall(kern, workers)
+	g, _ := gemmPool.Get().(*gemmCall)
+	if g == nil {
+		g = new(gemmCall)
+	}
 	g.kern, g.transA, g.transB, g.m, g.n, g.k = kern, transA, transB, m, n, k
 	g.alpha, g.beta, g.a, g.b, g.c = alpha, beta, a, b, c
 	g.lda, g.ldb, g.ldc = lda, ldb, ldc
-	g.splitM = false
+	g.workers = workers
+	mr, nr := kern.mr, kern.nr
+
 	// Even block sizes: k=300 runs as 2×150, not 256+44.
 	g.kc = ceilDiv(k, ceilDiv(k, kern.kc))
-	g.nc = roundUp(ceilDiv(n, ceilDiv(n, kern.nc)), kern.nr)
-	g.workers = workers
+	g.nc = roundUp(ceilDiv(n, ceilDiv(n, kern.nc)), nr)
+	mp := ceilDiv(m, mr)
+	g.nRowChk = ceilDiv(mp*mr, kern.mc)
+	if g.nRowChk < workers && mp >= workers {
+		g.nRowChk = workers
+	}
+	g.rowStep = ceilDiv(mp, g.nRowChk)
+	g.nRowChk = ceilDiv(mp, g.rowStep)
+	// Aim for several units per worker so that a late or slow worker (the
+	// cores may be shared) does not hold the others up at the barrier.
+	g.colGrps = 1
+	if units := 4 * workers; workers > 1 && g.nRowChk < units {
+		g.colGrps = min(ceilDiv(units, g.nRowChk), ceilDiv(min(n, g.nc), nr))
+	}
+	for i := range 2 {
+		g.packNext[i].Store(0)
+		g.workNext[i].Store(0)
+	}
+
+	if need := g.kc * roundUp(min(n, g.nc), nr); len(g.bPack) < need {
+		g.bPack = make([]float32, need)
+	}
+	if len(g.ws) < workers {
+		g.ws = make([]gemmWorker, workers)
+	}
+	for i := range g.ws[:workers] {
+		w := &g.ws[i]
+		if need := g.kc * g.rowStep * mr; len(w.aPack) < need {
+			w.aPack = make([]float32, need)
+		}
+		if need := mr * nr; len(w.tile) < need {
+			w.tile = make([]float32, need)
+		}
+	}
+
 	if workers > 1 {
-		// Split the dimension that divides more evenly over the workers; rows
-		// win ties since a row split packs each A block only once.
-		mp := ceilDiv(m, kern.mr)
-		np := ceilDiv(min(n, g.nc), kern.nr)
-		effM := float64(mp) / float64(ceilDiv(mp, workers)*workers)
-		effN := float64(np) / float64(ceilDiv(np, workers)*workers)
-		g.splitM = effM >= effN
 		g.bar.init(workers)
 		g.wg.Add(workers - 1)
 		for w := 1; w < workers; w++ {
@@ -143,7 +154,8 @@ func sgemmPacked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float
 	} else {
 		g.run(0)
 	}
-	putGemmCall(g)
+	g.a, g.b, g.c = nil, nil, nil
+	gemmPool.Put(g)
 }
 
 func (g *gemmCall) runWorker(w int) {
@@ -155,44 +167,59 @@ func (g *gemmCall) run(w int) {
 	kern := g.kern
 	mr, nr := kern.mr, kern.nr
 	ws := &g.ws[w]
+	mp := ceilDiv(g.m, mr)
+	it := 0
 	for jc := 0; jc < g.n; jc += g.nc {
 		ncur := min(g.nc, g.n-jc)
 		npanels := ceilDiv(ncur, nr)
+		packGrp := max(1, npanels/(4*g.workers))
+		packUnits := ceilDiv(npanels, packGrp)
+		units := g.nRowChk * g.colGrps
 		for pc := 0; pc < g.k; pc += g.kc {
 			kcur := min(g.kc, g.k-pc)
 			beta := g.beta
 			if pc > 0 {
 				beta = 1 // later k blocks accumulate onto the first
 			}
-			// Phase 1: every worker packs its share of the B block.
-			p0, p1 := split(npanels, g.workers, w)
-			for jp := p0; jp < p1; jp++ {
-				j := jc + jp*nr
-				g.packB(g.bPack[jp*nr*kcur:(jp+1)*nr*kcur], j, min(nr, g.n-j), pc, kcur)
+			par := it & 1
+			it++
+			// Phase 1: the workers pack the B block together.
+			for {
+				u := int(g.packNext[par].Add(1) - 1)
+				if u >= packUnits {
+					break
+				}
+				for jp := u * packGrp; jp < min((u+1)*packGrp, npanels); jp++ {
+					j := jc + jp*nr
+					g.packB(g.bPack[jp*nr*kcur:(jp+1)*nr*kcur], j, min(nr, g.n-j), pc, kcur)
+				}
 			}
 			if g.workers > 1 {
 				g.bar.wait()
 			}
-			// Phase 2: multiply into this worker's part of C.
-			r0, r1 := 0, ceilDiv(g.m, mr) // row panels
-			q0, q1 := 0, npanels          // column panels
-			if g.workers > 1 {
-				if g.splitM {
-					r0, r1 = split(r1, g.workers, w)
-				} else {
-					q0, q1 = split(npanels, g.workers, w)
-				}
+			if w == 0 {
+				// Everyone is past the other set's last use (the previous
+				// barrier), and nobody uses it before the next one.
+				g.packNext[par^1].Store(0)
+				g.workNext[par^1].Store(0)
 			}
-			if r0 < r1 && q0 < q1 {
-				// Chunk this worker's rows into even blocks of at most mc rows.
-				nrp := r1 - r0
-				step := ceilDiv(nrp, ceilDiv(nrp*mr, kern.mc))
-				for rp := r0; rp < r1; rp += step {
-					i0 := rp * mr
-					mcur := min(min(rp+step, r1)*mr, g.m) - i0
-					g.packA(ws.aPack, i0, mcur, pc, kcur)
-					g.macro(ws, i0, mcur, jc, q0, q1, kcur, beta)
+			// Phase 2: units of (row chunk, column group) of C.
+			lastRow := -1
+			for {
+				u := int(g.workNext[par].Add(1) - 1)
+				if u >= units {
+					break
 				}
+				rc, cg := u/g.colGrps, u%g.colGrps
+				i0 := rc * g.rowStep * mr
+				mcur := min(min(rc+1, g.nRowChk)*g.rowStep, mp)*mr - i0
+				mcur = min(mcur, g.m-i0)
+				if rc != lastRow {
+					g.packA(ws.aPack, i0, mcur, pc, kcur)
+					lastRow = rc
+				}
+				q0, q1 := split(npanels, g.colGrps, cg)
+				g.macro(ws, i0, mcur, jc, q0, q1, kcur, beta)
 			}
 			if g.workers > 1 {
 				g.bar.wait() // the next B block overwrites bPack
@@ -341,32 +368,41 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 	}
 }
 
-// barrier is a reusable rendezvous for the workers of one call.
+// barrier is a reusable rendezvous for the workers of one call. Waiters spin
+// briefly (phases are short and the wait usually is too), then sleep.
 type barrier struct {
+	count atomic.Int64
+	gen   atomic.Int64
+	n     int64
 	mu    sync.Mutex
 	cond  sync.Cond
-	n     int
-	count int
-	gen   int
 }
 
 func (b *barrier) init(n int) {
 	b.cond.L = &b.mu
-	b.n, b.count = n, 0
+	b.n = int64(n)
+	b.count.Store(0)
 }
 
 func (b *barrier) wait() {
-	b.mu.Lock()
-	gen := b.gen
-	b.count++
-	if b.count == b.n {
-		b.count = 0
-		b.gen++
+	gen := b.gen.Load()
+	if b.count.Add(1) == b.n {
+		b.count.Store(0)
+		b.mu.Lock()
+		b.gen.Add(1)
 		b.cond.Broadcast()
-	} else {
-		for gen == b.gen {
-			b.cond.Wait()
+		b.mu.Unlock()
+		return
+	}
+	for range 200 {
+		if b.gen.Load() != gen {
+			return
 		}
+		runtime.Gosched()
+	}
+	b.mu.Lock()
+	for b.gen.Load() == gen {
+		b.cond.Wait()
 	}
 	b.mu.Unlock()
 }
