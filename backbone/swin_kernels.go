@@ -1,0 +1,141 @@
+package backbone
+
+import (
+	"math"
+	"runtime"
+	"sync"
+)
+
+// parallelFor splits [0, n) into contiguous chunks, one per available core,
+// and runs fn on each; small n stays on the calling goroutine.
+func parallelFor(n int, fn func(lo, hi int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if workers > n {
+		workers = n
+	}
+	if workers <= 1 {
+		if n > 0 {
+			fn(0, n)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	q, r := n/workers, n%workers
+	lo := 0
+	for w := 0; w < workers; w++ {
+		hi := lo + q
+		if w < r {
+			hi++
+		}
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			fn(lo, hi)
+		}(lo, hi)
+		lo = hi
+	}
+	wg.Wait()
+}
+
+// layerNormRow writes LayerNorm(src) into dst (they may alias); statistics
+// accumulate in float64.
+func layerNormRow(dst, src, w, b []float32, eps float32) {
+	var mean float64
+	for _, v := range src {
+		mean += float64(v)
+	}
+	mean /= float64(len(src))
+	var variance float64
+	for _, v := range src {
+		d := float64(v) - mean
+		variance += d * d
+	}
+	variance /= float64(len(src))
+	inv := float32(1 / math.Sqrt(variance+float64(eps)))
+	m := float32(mean)
+	for i, v := range src {
+		dst[i] = (v-m)*inv*w[i] + b[i]
+	}
+}
+
+// layerNormRows normalises every row of length d of src into dst in parallel.
+func layerNormRows(dst, src, w, b []float32, eps float32) {
+	d := len(w)
+	rows := len(src) / d
+	parallelFor(rows, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			layerNormRow(dst[r*d:(r+1)*d], src[r*d:(r+1)*d], w, b, eps)
+		}
+	})
+}
+
+// geluParallel applies exact (erf) GELU in place across the cores.
+func geluParallel(x []float32) {
+	const chunk = 1 << 14
+	parallelFor((len(x)+chunk-1)/chunk, func(lo, hi int) {
+		seg := x[lo*chunk : min(hi*chunk, len(x))]
+		for i, v := range seg {
+			seg[i] = float32(0.5 * float64(v) * (1 + math.Erf(float64(v)*(1/math.Sqrt2))))
+		}
+	})
+}
+
+// addParallel does a += b.
+func addParallel(a, b []float32) {
+	const chunk = 1 << 14
+	parallelFor((len(a)+chunk-1)/chunk, func(lo, hi int) {
+		s, e := lo*chunk, min(hi*chunk, len(a))
+		bb := b[s:e]
+		for i := range a[s:e] {
+			a[s+i] += bb[i]
+		}
+	})
+}
+
+// expf is exp for float32 arguments: range reduction by ln 2 and a
+// degree-6 polynomial, within a couple of ulps of math.Exp over the range
+// softmax uses (arguments ≤ 0).
+func expf(x float32) float32 {
+	if x < -87.3 {
+		return 0
+	}
+	if x > 88 {
+		return float32(math.Inf(1))
+	}
+	const (
+		log2e = 1.44269504088896341
+		ln2hi = 0.693359375
+		ln2lo = -2.12194440e-4
+	)
+	n := float32(math.Floor(float64(x*log2e + 0.5)))
+	r := x - n*ln2hi
+	r -= n * ln2lo
+	p := float32(1.9875691500e-4)
+	p = p*r + 1.3981999507e-3
+	p = p*r + 8.3334519073e-3
+	p = p*r + 4.1665795894e-2
+	p = p*r + 1.6666665459e-1
+	p = p*r + 5.0000001201e-1
+	y := p*r*r + r + 1
+	return y * math.Float32frombits(uint32(int32(n)+127)<<23)
+}
+
+// softmaxRow normalises row in place (max-subtracted, float32 like the reference).
+func softmaxRow(row []float32) {
+	m := row[0]
+	for _, v := range row[1:] {
+		if v > m {
+			m = v
+		}
+	}
+	var sum float32
+	for i, v := range row {
+		e := expf(v - m)
+		row[i] = e
+		sum += e
+	}
+	inv := 1 / sum
+	for i := range row {
+		row[i] *= inv
+	}
+}
