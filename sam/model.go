@@ -1,0 +1,131 @@
+package sam
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/gsam-go/gsam/nn"
+	"github.com/gsam-go/gsam/weights"
+	"gorgonia.org/tensor"
+)
+
+// Model is SamModel: image encoder, prompt encoder and mask decoder, with
+// the positional embedding they share.
+type Model struct {
+	SharedImageEmbedding PositionalEmbedding `gsam:"shared_image_embedding"`
+	VisionEncoder        VisionEncoder       `gsam:"vision_encoder"`
+	PromptEncoder        PromptEncoder       `gsam:"prompt_encoder"`
+	MaskDecoder          MaskDecoder         `gsam:"mask_decoder"`
+	Config               Config
+
+	imagePE []float32 // image-wide positional embedding [C, g, g], computed once at load
+}
+
+// New allocates a model with every weight shaped from the config (zeros).
+func New(c Config) (*Model, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Model{Config: c}
+	m.SharedImageEmbedding.Gaussian = nn.New(2, c.VisionConfig.NumPosFeats)
+	m.VisionEncoder = NewVisionEncoder(c.VisionConfig)
+	m.PromptEncoder = NewPromptEncoder(c.PromptEncoderConfig, &m.SharedImageEmbedding)
+	m.MaskDecoder = NewMaskDecoder(c.MaskDecoderConfig)
+	return m, nil
+}
+
+// sharedKey is where the Hub stores the tied positional embedding; some
+// exports write it under the prompt encoder's name instead.
+const (
+	sharedKey     = "shared_image_embedding.positional_embedding"
+	sharedKeyTied = "prompt_encoder.shared_embedding.positional_embedding"
+)
+
+// Load reads config.json and model.safetensors (or a sharded index) from a
+// Hub folder. Binding is strict: a missing, mis-shaped or unused tensor is an
+// error naming every such key.
+func Load(dir string) (*Model, error) {
+	c, err := LoadConfig(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return nil, err
+	}
+	m, err := New(c)
+	if err != nil {
+		return nil, err
+	}
+	src := dir
+	if _, err := os.Stat(filepath.Join(dir, "model.safetensors")); err == nil {
+		src = filepath.Join(dir, "model.safetensors")
+	}
+	store, err := weights.Open(src)
+	if err != nil {
+		return nil, fmt.Errorf("sam: %w", err)
+	}
+	defer store.Close()
+	if err := m.LoadWeights(store); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// LoadWeights binds the store's tensors into m.
+func (m *Model) LoadWeights(store *weights.Store) error {
+	l := weights.NewLoader(store)
+	l.Alias(sharedKey, sharedKeyTied)
+	if l.Has(sharedKey) {
+		l.Ignore(sharedKeyTied) // both names present: the same tensor twice
+	}
+	l.Bind("", m)
+	if err := l.Err(); err != nil {
+		return fmt.Errorf("sam: %w", err)
+	}
+	m.Prepare()
+	return nil
+}
+
+// Prepare recomputes what is derived from the weights (the image-wide
+// positional embedding). Load calls it; call it after changing weights by hand.
+func (m *Model) Prepare() {
+	m.imagePE = m.SharedImageEmbedding.imageWide(m.Config.PromptEncoderConfig.ImageEmbeddingSize)
+}
+
+// Embedding is the image encoder's output for one image.
+type Embedding struct {
+	Embeddings *tensor.Dense // [1, C, g, g]
+}
+
+// Embed runs the image encoder on pixel values [1, 3, S, S] (S = image_size,
+// as SamProcessor pads them).
+func (m *Model) Embed(ctx context.Context, pixelValues *tensor.Dense) (*Embedding, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	S := m.Config.VisionConfig.ImageSize
+	if s := pixelValues.Shape(); len(s) != 4 || s[0] != 1 || s[2] != S || s[3] != S {
+		return nil, fmt.Errorf("sam: pixel values must be [1, %d, %d, %d], got %v", m.Config.VisionConfig.NumChannels, S, S, []int(s))
+	}
+	e, err := m.VisionEncoder.Forward(pixelValues)
+	if err != nil {
+		return nil, err
+	}
+	return &Embedding{Embeddings: e}, nil
+}
+
+// Decode runs the prompt encoder and mask decoder for a batch of prompts in
+// the model's input frame.
+func (m *Model) Decode(ctx context.Context, emb *Embedding, prompts *Prompts, multimask bool) (*DecoderOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	pe := m.imagePE
+	if pe == nil { // a model from New whose weights were set by hand
+		pe = m.SharedImageEmbedding.imageWide(m.Config.PromptEncoderConfig.ImageEmbeddingSize)
+	}
+	sparse, dense, err := m.PromptEncoder.Forward(prompts)
+	if err != nil {
+		return nil, err
+	}
+	return m.MaskDecoder.Forward(emb.Embeddings, pe, sparse, dense, multimask)
+}

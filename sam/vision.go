@@ -1,0 +1,419 @@
+package sam
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gsam-go/gsam/cpu"
+	"github.com/gsam-go/gsam/nn"
+	"gorgonia.org/tensor"
+)
+
+// VisionEncoder is SAM's ViT image encoder (SamVisionEncoder): 16×16 patches,
+// an absolute position embedding, transformer blocks with windowed or global
+// attention and decomposed relative positions, and a convolutional neck.
+type VisionEncoder struct {
+	PatchEmbed PatchEmbeddings `gsam:"patch_embed"`
+	PosEmbed   *tensor.Dense   `gsam:"pos_embed"` // [1, S/16, S/16, C]; nil without use_abs_pos
+	Layers     []VisionLayer   `gsam:"layers"`
+	Neck       VisionNeck      `gsam:"neck"`
+	Config     VisionConfig
+}
+
+// PatchEmbeddings is the patch_size-strided convolution.
+type PatchEmbeddings struct {
+	Projection nn.Conv2d `gsam:"projection"`
+}
+
+// VisionLayer is one pre-norm ViT block; WindowSize 0 means global attention.
+type VisionLayer struct {
+	LayerNorm1 nn.LayerNorm    `gsam:"layer_norm1"`
+	Attn       VisionAttention `gsam:"attn"`
+	LayerNorm2 nn.LayerNorm    `gsam:"layer_norm2"`
+	MLP        MLPBlock        `gsam:"mlp"`
+	WindowSize int
+}
+
+// VisionAttention is multi-head self-attention with fused qkv and decomposed
+// relative position embeddings along height and width.
+type VisionAttention struct {
+	QKV     nn.Linear     `gsam:"qkv"`
+	Proj    nn.Linear     `gsam:"proj"`
+	RelPosH *tensor.Dense `gsam:"rel_pos_h"` // [2*size-1, head_dim]
+	RelPosW *tensor.Dense `gsam:"rel_pos_w"`
+	Heads   int
+}
+
+// MLPBlock is lin1 → activation → lin2 (SamMLPBlock).
+type MLPBlock struct {
+	Lin1 nn.Linear `gsam:"lin1"`
+	Lin2 nn.Linear `gsam:"lin2"`
+	Act  string
+}
+
+// VisionNeck maps the ViT width to output_channels: 1×1 conv, LayerNorm2d,
+// 3×3 conv, LayerNorm2d (no conv biases).
+type VisionNeck struct {
+	Conv1      nn.Conv2d      `gsam:"conv1"`
+	LayerNorm1 nn.LayerNorm2d `gsam:"layer_norm1"`
+	Conv2      nn.Conv2d      `gsam:"conv2"`
+	LayerNorm2 nn.LayerNorm2d `gsam:"layer_norm2"`
+}
+
+// NewVisionEncoder allocates every weight with its shape from the config.
+func NewVisionEncoder(c VisionConfig) VisionEncoder {
+	C, grid := c.HiddenSize, c.ImageSize/c.PatchSize
+	eps := float32(c.LayerNormEps)
+	e := VisionEncoder{
+		PatchEmbed: PatchEmbeddings{Projection: nn.NewConv2d(c.NumChannels, C, c.PatchSize, c.PatchSize, 0, 1, true)},
+		Neck: VisionNeck{
+			Conv1:      nn.NewConv2d(C, c.OutputChannels, 1, 1, 0, 1, false),
+			LayerNorm1: nn.NewLayerNorm2d(c.OutputChannels, 1e-6),
+			Conv2:      nn.NewConv2d(c.OutputChannels, c.OutputChannels, 3, 1, 1, 1, false),
+			LayerNorm2: nn.NewLayerNorm2d(c.OutputChannels, 1e-6),
+		},
+		Config: c,
+	}
+	if c.UseAbsPos {
+		e.PosEmbed = nn.New(1, grid, grid, C)
+	}
+	headDim := C / c.NumAttentionHeads
+	for i := 0; i < c.NumHiddenLayers; i++ {
+		ws := c.WindowSize
+		for _, g := range c.GlobalAttnIndexes {
+			if g == i {
+				ws = 0
+			}
+		}
+		size := ws
+		if ws == 0 {
+			size = grid
+		}
+		l := VisionLayer{
+			LayerNorm1: nn.NewLayerNorm(C, eps),
+			Attn: VisionAttention{
+				QKV: nn.NewLinear(C, 3*C, c.QKVBias), Proj: nn.NewLinear(C, C, true),
+				Heads: c.NumAttentionHeads,
+			},
+			LayerNorm2: nn.NewLayerNorm(C, eps),
+			MLP:        MLPBlock{Lin1: nn.NewLinear(C, c.MLPDim, true), Lin2: nn.NewLinear(c.MLPDim, C, true), Act: c.HiddenAct},
+			WindowSize: ws,
+		}
+		if c.UseRelPos {
+			l.Attn.RelPosH = nn.New(2*size-1, headDim)
+			l.Attn.RelPosW = nn.New(2*size-1, headDim)
+		}
+		e.Layers = append(e.Layers, l)
+	}
+	return e
+}
+
+// tracer receives intermediate activations under the reference's module
+// names (tests compare them with the fixture's act.* tensors); nil skips.
+type tracer func(name string, t *tensor.Dense)
+
+func (tr tracer) emit(name string, t func() *tensor.Dense) {
+	if tr != nil {
+		tr(name, t())
+	}
+}
+
+// Forward maps pixel values [B, 3, S, S] to image embeddings [B, out, S/16, S/16].
+func (e *VisionEncoder) Forward(pixels *tensor.Dense) (*tensor.Dense, error) {
+	return e.forward(pixels, nil)
+}
+
+func (e *VisionEncoder) forward(pixels *tensor.Dense, tr tracer) (*tensor.Dense, error) {
+	s := nn.Shape(pixels)
+	c := e.Config
+	if len(s) != 4 || s[1] != c.NumChannels || s[2]%c.PatchSize != 0 || s[3]%c.PatchSize != 0 || s[2] == 0 || s[3] == 0 {
+		return nil, fmt.Errorf("sam: pixel values must be [B, %d, H, W] with H, W multiples of %d; got %v", c.NumChannels, c.PatchSize, s)
+	}
+	for _, v := range nn.Data(pixels) {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("sam: pixel values contain NaN or Inf")
+		}
+	}
+	B, h, w, C := s[0], s[2]/c.PatchSize, s[3]/c.PatchSize, c.HiddenSize
+	patches := e.PatchEmbed.Projection.Forward(pixels) // [B, C, h, w]
+	out := make([]float32, 0, B*c.OutputChannels*h*w)
+	for b := 0; b < B; b++ {
+		// Tokens are kept channels-last, [h*w, C], as the reference's [B, h, w, C].
+		x := transpose(nn.Data(patches)[b*C*h*w:(b+1)*C*h*w], C, h*w)
+		tr.emit("vision_encoder.patch_embed", func() *tensor.Dense { return nn.FromData(x, 1, h, w, C) })
+		if e.PosEmbed != nil {
+			pos := nn.Data(e.PosEmbed)
+			if ps := e.PosEmbed.Shape(); ps[1] != h || ps[2] != w {
+				pos = resizeChannelsLast(pos, ps[1], ps[2], C, h, w)
+			}
+			for i := range x {
+				x[i] += pos[i]
+			}
+		}
+		for i := range e.Layers {
+			e.Layers[i].forward(x, h, w)
+			tr.emit(fmt.Sprintf("vision_encoder.layers.%d", i), func() *tensor.Dense {
+				return nn.FromData(nn.Clone(nn.FromData(x, len(x))).Data().([]float32), 1, h, w, C)
+			})
+		}
+		out = append(out, e.Neck.forward(x, h, w, tr)...)
+	}
+	return nn.FromData(out, B, c.OutputChannels, h, w), nil
+}
+
+// forward updates the tokens x [h*w, C] in place.
+func (l *VisionLayer) forward(x []float32, h, w int) {
+	C := l.LayerNorm1.Weight.Shape()[0]
+	N := h * w
+	y := append([]float32(nil), x...)
+	layerNormRows(&l.LayerNorm1, y)
+	a := l.Attn.forward(y, h, w, l.WindowSize)
+	for i := range x {
+		x[i] += a[i]
+	}
+	copy(y, x)
+	layerNormRows(&l.LayerNorm2, y)
+	m := l.MLP.forward(y, N)
+	for i := range x {
+		x[i] += m[i]
+	}
+	_ = C
+}
+
+// forward applies the MLP to rows×in values.
+func (m *MLPBlock) forward(x []float32, rows int) []float32 {
+	hid := make([]float32, rows*m.Lin1.Out())
+	m.Lin1.ForwardSlice(hid, x, rows)
+	activate(m.Act, hid)
+	out := make([]float32, rows*m.Lin2.Out())
+	m.Lin2.ForwardSlice(out, hid, rows)
+	return out
+}
+
+// layerNormRows normalises the rows of x in parallel.
+func layerNormRows(n *nn.LayerNorm, x []float32) {
+	d := n.Weight.Shape()[0]
+	parallelRows(len(x)/d, func(r0, r1 int) { n.ForwardInPlace(x[r0*d : r1*d]) })
+}
+
+// forward runs the neck on tokens [h*w, C] and returns [out, h, w].
+func (n *VisionNeck) forward(x []float32, h, w int, tr tracer) []float32 {
+	ws := n.Conv1.Weight.Shape()
+	O, C, N := ws[0], ws[1], h*w
+	// The 1×1 convolution is a product with the tokens, landing channels-first.
+	y := make([]float32, O*N)
+	cpu.Sgemm(false, true, O, N, C, 1, nn.Data(n.Conv1.Weight), C, x, C, 0, y, N)
+	t := nn.FromData(y, 1, O, h, w)
+	tr.emit("vision_encoder.neck.conv1", func() *tensor.Dense { return t })
+	t = n.LayerNorm1.Forward(t)
+	tr.emit("vision_encoder.neck.layer_norm1", func() *tensor.Dense { return t })
+	t = n.Conv2.Forward(t)
+	tr.emit("vision_encoder.neck.conv2", func() *tensor.Dense { return t })
+	t = n.LayerNorm2.Forward(t)
+	tr.emit("vision_encoder.neck.layer_norm2", func() *tensor.Dense { return t })
+	return nn.Data(t)
+}
+
+// forward attends within windows of ws×ws tokens (zero-padded to whole
+// windows, as the reference pads after layer_norm1) or, when ws is 0, over the
+// whole h×w grid. x is [h*w, C]; the result is proj(attention) [h*w, C].
+func (a *VisionAttention) forward(x []float32, h, w, ws int) []float32 {
+	C := a.QKV.In()
+	H := a.Heads
+	D := C / H
+	N := h * w
+	qkv := make([]float32, N*3*C)
+	a.QKV.ForwardSlice(qkv, x, N)
+
+	// Window geometry: gh×gw windows of wh×ww tokens each.
+	wh, ww := ws, ws
+	if ws == 0 {
+		wh, ww = h, w
+	}
+	gh, gw := (h+wh-1)/wh, (w+ww-1)/ww
+	nWin, L := gh*gw, wh*ww
+
+	// Gather q, k, v per window and head: [win][head][L][D]. A padded token
+	// is zero before qkv, so it carries qkv's bias.
+	var bias []float32
+	if a.QKV.Bias != nil {
+		bias = nn.Data(a.QKV.Bias)
+	} else {
+		bias = make([]float32, 3*C)
+	}
+	q := make([]float32, nWin*H*L*D)
+	k := make([]float32, len(q))
+	v := make([]float32, len(q))
+	token := func(win, p int) int { // token index of window position p, -1 if padding
+		y := (win/gw)*wh + p/ww
+		xx := (win%gw)*ww + p%ww
+		if y >= h || xx >= w {
+			return -1
+		}
+		return y*w + xx
+	}
+	parallel(nWin, func(_, win int) {
+		for p := 0; p < L; p++ {
+			src := bias
+			if t := token(win, p); t >= 0 {
+				src = qkv[t*3*C : (t+1)*3*C]
+			}
+			for hd := 0; hd < H; hd++ {
+				dst := ((win*H+hd)*L + p) * D
+				copy(q[dst:dst+D], src[hd*D:])
+				copy(k[dst:dst+D], src[C+hd*D:])
+				copy(v[dst:dst+D], src[2*C+hd*D:])
+			}
+		}
+	})
+
+	var relH, relW []float32 // [wh, wh, D], [ww, ww, D]
+	if a.RelPosH != nil {
+		relH = getRelPos(wh, wh, a.RelPosH)
+		relW = getRelPos(ww, ww, a.RelPosW)
+	}
+
+	// Tasks: (window, head, block of query rows); a block keeps the score
+	// matrix in cache and bounds memory for global attention.
+	block := L
+	if L > 256 {
+		block = max(256/ww, 1) * ww // whole rows of the grid
+	}
+	nBlk := (L + block - 1) / block
+	o := make([]float32, len(q))
+	scale := float32(1 / math.Sqrt(float64(D)))
+	type scratch struct{ scores, rh, rw []float32 }
+	workers := make([]scratch, min(nWin*H*nBlk, maxWorkers()))
+	parallel(nWin*H*nBlk, func(wi, task int) {
+		s := &workers[wi]
+		if s.scores == nil {
+			s.scores = make([]float32, block*L)
+			s.rh = make([]float32, block*wh)
+			s.rw = make([]float32, block*ww)
+		}
+		bh, blk := task/nBlk, task%nBlk
+		r0 := blk * block
+		rows := min(block, L-r0)
+		qb := q[(bh*L+r0)*D : (bh*L+r0+rows)*D]
+		kb := k[bh*L*D : (bh+1)*L*D]
+		vb := v[bh*L*D : (bh+1)*L*D]
+		scores := s.scores[:rows*L]
+		cpu.Sgemm(false, true, rows, L, D, scale, qb, D, kb, D, 0, scores, L)
+		if relH != nil {
+			addRelPos(scores, qb, relH, relW, r0, rows, wh, ww, D, s.rh, s.rw)
+		}
+		for r := 0; r < rows; r++ {
+			softmaxRow(scores[r*L : (r+1)*L])
+		}
+		cpu.Sgemm(false, false, rows, D, L, 1, scores, L, vb, D, 0, o[(bh*L+r0)*D:], D)
+	})
+
+	// Back to tokens [N, C] (heads concatenated), dropping the padding.
+	merged := make([]float32, N*C)
+	parallel(nWin, func(_, win int) {
+		for p := 0; p < L; p++ {
+			t := token(win, p)
+			if t < 0 {
+				continue
+			}
+			for hd := 0; hd < H; hd++ {
+				src := ((win*H+hd)*L + p) * D
+				copy(merged[t*C+hd*D:t*C+(hd+1)*D], o[src:src+D])
+			}
+		}
+	})
+	out := make([]float32, N*C)
+	a.Proj.ForwardSlice(out, merged, N)
+	return out
+}
+
+func maxWorkers() int { return max(1, runtimeProcs()) }
+
+// addRelPos adds the decomposed relative position terms (MViTv2, as
+// add_decomposed_rel_pos) to scores for query rows [r0, r0+rows) of a wh×ww
+// grid: scores[q, ky*ww+kx] += q·Rh[qy, ky] + q·Rw[qx, kx], with the
+// unscaled query. Only the two small [rows, wh] and [rows, ww] factors are
+// formed, never the full [L, L] bias.
+func addRelPos(scores, q, relH, relW []float32, r0, rows, wh, ww, D int, rh, rw []float32) {
+	L := wh * ww
+	// Rows sharing a grid row y form runs of ww queries: one product each.
+	for r := 0; r < rows; {
+		y := (r0 + r) / ww
+		n := min(ww-(r0+r)%ww, rows-r)
+		cpu.Sgemm(false, true, n, wh, D, 1, q[r*D:], D, relH[y*wh*D:], D, 0, rh[r*wh:], wh)
+		r += n
+	}
+	// Rows sharing a grid column x are ww apart.
+	for x := 0; x < ww; x++ {
+		first := (x - r0%ww + ww) % ww // first local row with column x
+		if first >= rows {
+			continue
+		}
+		n := (rows-first-1)/ww + 1
+		cpu.Sgemm(false, true, n, ww, D, 1, q[first*D:], ww*D, relW[x*ww*D:], D, 0, rw[first*ww:], ww*ww)
+	}
+	for r := 0; r < rows; r++ {
+		row := scores[r*L : (r+1)*L]
+		hr, wr := rh[r*wh:(r+1)*wh], rw[r*ww:(r+1)*ww]
+		for ky, hv := range hr {
+			seg := row[ky*ww : (ky+1)*ww]
+			for kx := range seg {
+				seg[kx] += hv + wr[kx]
+			}
+		}
+	}
+}
+
+// getRelPos returns the [qSize, kSize, D] table of relative position
+// embeddings (get_rel_pos), linearly resampling rel when its length is not
+// 2*max(qSize, kSize)-1.
+func getRelPos(qSize, kSize int, rel *tensor.Dense) []float32 {
+	rs := rel.Shape()
+	n, D := rs[0], rs[1]
+	maxDist := 2*max(qSize, kSize) - 1
+	table := nn.Data(rel)
+	if n != maxDist {
+		table = resizeLinear(table, n, D, maxDist)
+	}
+	qScale := max(float64(kSize)/float64(qSize), 1)
+	kScale := max(float64(qSize)/float64(kSize), 1)
+	out := make([]float32, qSize*kSize*D)
+	for i := 0; i < qSize; i++ {
+		for j := 0; j < kSize; j++ {
+			idx := int(float64(i)*qScale - float64(j)*kScale + float64(kSize-1)*kScale)
+			copy(out[(i*kSize+j)*D:(i*kSize+j+1)*D], table[idx*D:(idx+1)*D])
+		}
+	}
+	return out
+}
+
+// resizeLinear resamples rows [n, D] to [m, D] like F.interpolate(mode="linear",
+// align_corners=False) along the first axis.
+func resizeLinear(src []float32, n, D, m int) []float32 {
+	out := make([]float32, m*D)
+	for i := 0; i < m; i++ {
+		i0, i1, l0, l1 := linearTaps(i, n, m)
+		for c := 0; c < D; c++ {
+			out[i*D+c] = l0*src[i0*D+c] + l1*src[i1*D+c]
+		}
+	}
+	return out
+}
+
+// resizeChannelsLast bilinearly resizes [h, w, C] to [oh, ow, C] (align_corners=False).
+func resizeChannelsLast(src []float32, h, w, C, oh, ow int) []float32 {
+	chw := transpose(src, h*w, C)
+	r := interpolateBilinear(chw, C, h, w, oh, ow)
+	return transpose(r, C, oh*ow)
+}
+
+// transpose returns the [cols, rows] transpose of a [rows, cols] matrix.
+func transpose(src []float32, rows, cols int) []float32 {
+	dst := make([]float32, len(src))
+	for r := 0; r < rows; r++ {
+		for c := 0; c < cols; c++ {
+			dst[c*rows+r] = src[r*cols+c]
+		}
+	}
+	return dst
+}
