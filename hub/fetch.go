@@ -73,14 +73,18 @@ func (c *Client) fetch(ctx context.Context, repo, revision, filename string) (st
 	}
 
 	u := resolveURL(c.endpoint(), repo, revision, filename)
-	meta, err := c.head(ctx, u, repo, revision, filename)
-	if err != nil {
+	meta, err := c.headOnce(ctx, u, repo, revision, filename)
+	if err != nil && isRetryable(err) && ctx.Err() == nil {
 		// Like huggingface_hub: when the Hub cannot be reached, a cached copy
-		// of the same revision will do.
-		if isRetryable(err) && ctx.Err() == nil {
-			if p, commit, cerr := c.resolveCached(repo, revision, filename); cerr == nil {
-				return p, commit, nil
-			}
+		// of the same revision will do, without waiting for retries.
+		if p, commit, cerr := c.resolveCached(repo, revision, filename); cerr == nil {
+			return p, commit, nil
+		}
+		meta, err = c.retryHead(ctx, u, repo, revision, filename, err)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", "", ctx.Err()
 		}
 		return "", "", err
 	}
@@ -123,24 +127,20 @@ func (c *Client) newRequest(ctx context.Context, method, u string) (*http.Reques
 }
 
 // head asks for the file's metadata, retrying transient failures.
-func (c *Client) head(ctx context.Context, u, repo, revision, filename string) (fileMeta, error) {
-	fails := 0
-	for {
-		meta, err := c.headOnce(ctx, u, repo, revision, filename)
-		if err == nil || !isRetryable(err) || ctx.Err() != nil {
-			if ctx.Err() != nil {
-				return fileMeta{}, ctx.Err()
-			}
-			return meta, err
+// retryHead repeats the metadata request after a first attempt failed
+// transiently with err, up to Retries more times.
+func (c *Client) retryHead(ctx context.Context, u, repo, revision, filename string, err error) (fileMeta, error) {
+	for n := 0; n < c.retries(); n++ {
+		if werr := c.wait(ctx, n); werr != nil {
+			return fileMeta{}, werr
 		}
-		if fails >= c.retries() {
-			return fileMeta{}, fmt.Errorf("%w (gave up after %d attempts)", err, fails+1)
+		meta, herr := c.headOnce(ctx, u, repo, revision, filename)
+		if herr == nil || !isRetryable(herr) || ctx.Err() != nil {
+			return meta, herr
 		}
-		if err := c.wait(ctx, fails); err != nil {
-			return fileMeta{}, err
-		}
-		fails++
+		err = herr
 	}
+	return fileMeta{}, fmt.Errorf("%w (gave up after %d attempts)", err, c.retries()+1)
 }
 
 // headOnce sends HEAD without following the redirect to the CDN: the Hub's
@@ -149,8 +149,10 @@ func (c *Client) head(ctx context.Context, u, repo, revision, filename string) (
 func (c *Client) headOnce(ctx context.Context, u, repo, revision, filename string) (fileMeta, error) {
 	hc := *c.httpClient()
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	hctx, cancel := context.WithTimeout(ctx, c.stallTimeout())
+	defer cancel()
 	for hops := 0; ; hops++ {
-		req, err := c.newRequest(ctx, http.MethodHead, u)
+		req, err := c.newRequest(hctx, http.MethodHead, u)
 		if err != nil {
 			return fileMeta{}, err
 		}
@@ -312,7 +314,13 @@ func truncate(f *os.File) error {
 // many bytes it gained. The client follows the redirect to the CDN and drops
 // the Authorization header there if the host differs.
 func (c *Client) getOnce(ctx context.Context, f *os.File, u, repo, revision, filename string, have, size int64, start time.Time) (int64, error) {
-	req, err := c.newRequest(ctx, http.MethodGet, u)
+	// A stalled transfer is cancelled and counts as a dropped connection:
+	// the timer restarts whenever bytes arrive.
+	gctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stall := time.AfterFunc(c.stallTimeout(), cancel)
+	defer stall.Stop()
+	req, err := c.newRequest(gctx, http.MethodGet, u)
 	if err != nil {
 		return 0, err
 	}
@@ -321,7 +329,10 @@ func (c *Client) getOnce(ctx context.Context, f *os.File, u, repo, revision, fil
 	}
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
-		return 0, retryable{fmt.Errorf("hub: %s: %s: %w", repo, filename, err)}
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		return 0, retryable{fmt.Errorf("hub: %s: %s: %w", repo, filename, stalled(gctx, err, c.stallTimeout()))}
 	}
 	defer resp.Body.Close()
 	switch resp.StatusCode {
@@ -351,7 +362,8 @@ func (c *Client) getOnce(ctx context.Context, f *os.File, u, repo, revision, fil
 	default:
 		return 0, statusError(resp, repo, revision, filename)
 	}
-	pw := &progressWriter{w: f, done: have, p: Progress{Repo: repo, File: filename, Total: size, Start: start}, fn: c.OnProgress}
+	pw := &progressWriter{w: f, done: have, p: Progress{Repo: repo, File: filename, Total: size, Start: start},
+		fn: c.OnProgress, onWrite: func() { stall.Reset(c.stallTimeout()) }}
 	n, err := io.Copy(pw, resp.Body)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -361,9 +373,18 @@ func (c *Client) getOnce(ctx context.Context, f *os.File, u, repo, revision, fil
 		if errors.As(err, &pe) { // a local write failure (disk full) is not the network's
 			return n, fmt.Errorf("hub: %w", err)
 		}
-		return n, retryable{fmt.Errorf("hub: %s: %s: connection lost after %d bytes: %w", repo, filename, have+n, err)}
+		return n, retryable{fmt.Errorf("hub: %s: %s: connection lost after %d bytes: %w",
+			repo, filename, have+n, stalled(gctx, err, c.stallTimeout()))}
 	}
 	return n, nil
+}
+
+// stalled names the stall timer as the cause when it cancelled ctx.
+func stalled(ctx context.Context, err error, d time.Duration) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("no data for %v", d)
+	}
+	return err
 }
 
 // contentRangeStart reads the first byte position of "bytes a-b/n".

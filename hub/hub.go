@@ -59,6 +59,10 @@ type Client struct {
 	// RetryWait is the first pause between attempts, doubled after each
 	// failure; 0 means one second.
 	RetryWait time.Duration
+	// StallTimeout bounds the wait for the metadata answer and for each
+	// next piece of a download before the attempt counts as dropped;
+	// 0 means 30 seconds.
+	StallTimeout time.Duration
 }
 
 // NewClient returns a Client configured from HF_ENDPOINT, HF_HUB_CACHE /
@@ -164,6 +168,13 @@ func (c *Client) retries() int {
 		return 5
 	}
 	return c.Retries
+}
+
+func (c *Client) stallTimeout() time.Duration {
+	if c.StallTimeout <= 0 {
+		return 30 * time.Second
+	}
+	return c.StallTimeout
 }
 
 // wait sleeps before retry number n (0-based), or returns early with the

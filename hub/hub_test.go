@@ -52,7 +52,9 @@ type fakeHub struct {
 	corrupt     bool
 	dropAfter   int // the next dropCount file bodies stop after dropAfter bytes
 	dropCount   int
-	blockAfter  int // > 0: stall after this many bytes until the client leaves
+	blockAfter  int // the next blockCount file bodies stall after this many bytes until the client leaves
+	blockCount  int
+	shrink      int // bytes cut from the end of every file body
 
 	heads, gets, bodies int
 	revs, ranges        []string
@@ -175,6 +177,9 @@ func (h *fakeHub) serveBody(w http.ResponseWriter, r *http.Request, data []byte)
 		w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, len(data)-1, len(data)))
 	}
 	body := data[start:]
+	if r.Method == http.MethodGet {
+		body = body[:len(body)-min(h.shrink, len(body))]
+	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	if r.Method == http.MethodHead {
 		w.WriteHeader(status)
@@ -198,7 +203,8 @@ func (h *fakeHub) serveBody(w http.ResponseWriter, r *http.Request, data []byte)
 		return
 	}
 	w.WriteHeader(status)
-	if h.blockAfter > 0 {
+	if h.blockCount > 0 {
+		h.blockCount--
 		w.Write(body[:h.blockAfter])
 		w.(http.Flusher).Flush()
 		h.mu.Unlock()
@@ -470,19 +476,24 @@ func TestUnreachableHubFallsBackToCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.hub.Close()
+	// No retries before using the cache: with an hour between attempts,
+	// waiting would hit the deadline.
+	c.RetryWait = time.Hour
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	got, err := c.Download(ctx, testRepo, "main", "config.json")
 	if err != nil || got != want {
 		t.Fatalf("got %s, %v", got, err)
 	}
 	c.Retries = -1
-	if _, err := c.Download(ctx, testRepo, "main", "tokenizer.json"); err == nil {
+	if _, err := c.Download(ctx, testRepo, "main", "tokenizer.json"); err == nil || ctx.Err() != nil {
 		t.Fatal("want an error for an uncached file with the Hub down")
 	}
 }
 
 func TestCancel(t *testing.T) {
 	h := newFakeHub(t)
-	h.blockAfter = 500
+	h.blockAfter, h.blockCount = 500, 1
 	c := h.client(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -502,6 +513,40 @@ func TestCancel(t *testing.T) {
 	// The partial file stays, to be resumed.
 	if fi, err := os.Stat(blob + ".incomplete"); err != nil || fi.Size() != 500 {
 		t.Fatalf("partial file: %v, %v", fi, err)
+	}
+}
+
+func TestStalledTransferIsResumed(t *testing.T) {
+	h := newFakeHub(t)
+	h.blockAfter, h.blockCount = 700, 1
+	c := h.client(t)
+	c.StallTimeout = 50 * time.Millisecond
+	f := h.files["model.safetensors"]
+	p, err := c.Download(context.Background(), testRepo, "main", "model.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(readFile(t, p), f.data) {
+		t.Fatal("wrong content")
+	}
+	if fmt.Sprint(h.ranges) != "[bytes=700-]" {
+		t.Fatalf("ranges %v", h.ranges)
+	}
+}
+
+func TestWrongSizeIsAnError(t *testing.T) {
+	h := newFakeHub(t)
+	h.shrink = 5 // HEAD announces the full size, GET sends five bytes less
+	c := h.client(t)
+	_, err := c.Download(context.Background(), testRepo, "main", "config.json")
+	if want := fmt.Sprintf("want %d", len(h.files["config.json"].data)); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want one with %q", err, want)
+	}
+	blob := blobPath(c, h.files["config.json"])
+	for _, p := range []string{blob, blob + ".incomplete"} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s exists after a short download", p)
+		}
 	}
 }
 
@@ -583,6 +628,11 @@ func TestProgressBar(t *testing.T) {
 	bar(Progress{File: "a", Done: 10, Total: 10, Start: start})
 	bar(Progress{File: "a", Done: 10, Total: 10, Start: start})
 	if out := buf.String(); strings.Count(out, "\n") != 1 || !strings.HasSuffix(out, "\n") || !strings.Contains(out, "100%") {
+		t.Fatalf("bar output %q", out)
+	}
+	// The same file name in another download gets its own line.
+	bar(Progress{Repo: "other/repo", File: "a", Done: 10, Total: 10, Start: start})
+	if out := buf.String(); strings.Count(out, "\n") != 2 {
 		t.Fatalf("bar output %q", out)
 	}
 }

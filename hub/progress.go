@@ -22,11 +22,16 @@ type progressWriter struct {
 	done int64
 	p    Progress
 	fn   func(Progress)
+
+	onWrite func() // called after each write, before fn
 }
 
 func (pw *progressWriter) Write(b []byte) (int, error) {
 	n, err := pw.w.Write(b)
 	pw.done += int64(n)
+	if pw.onWrite != nil {
+		pw.onWrite()
+	}
 	if pw.fn != nil {
 		p := pw.p
 		p.Done = pw.done
@@ -41,19 +46,20 @@ func (pw *progressWriter) Write(b []byte) (int, error) {
 func NewProgressBar(w io.Writer) func(Progress) {
 	var mu sync.Mutex
 	var last time.Time
-	var lastFile string
+	var lastKey string
 	return func(p Progress) {
 		mu.Lock()
 		defer mu.Unlock()
 		now := time.Now()
+		key := p.Repo + "\x00" + p.File + "\x00" + p.Start.String() // one download
 		finished := p.Total >= 0 && p.Done >= p.Total
-		if p.File == lastFile && !finished && now.Sub(last) < 100*time.Millisecond {
+		if key == lastKey && !finished && now.Sub(last) < 100*time.Millisecond {
 			return
 		}
-		if finished && p.File == lastFile && last.IsZero() {
-			return // already ended this file's line
+		if finished && key == lastKey && last.IsZero() {
+			return // already ended this download's line
 		}
-		last, lastFile = now, p.File
+		last, lastKey = now, key
 		fmt.Fprint(w, "\r"+FormatProgress(p, now))
 		if finished {
 			fmt.Fprintln(w)
