@@ -116,8 +116,21 @@ func gemmTestCases(r *rand.Rand, count int) []gemmCase {
 	return cases
 }
 
-func TestSgemmKernels(t *testing.T) {
+// testKernels returns every available kernel, plus a copy of each with tiny
+// cache blocks so that small shapes cross every kc/mc/nc block boundary.
+func testKernels() []*gemmKernel {
+	var ks []*gemmKernel
 	for _, kern := range gemmKernels() {
+		tiny := *kern
+		tiny.name += " tiny-blocks"
+		tiny.kc, tiny.mc, tiny.nc = 5, 2*kern.mr+1, 2*kern.nr
+		ks = append(ks, kern, &tiny)
+	}
+	return ks
+}
+
+func TestSgemmKernels(t *testing.T) {
+	for _, kern := range testKernels() {
 		t.Run(kern.name, func(t *testing.T) {
 			r := rand.New(rand.NewSource(1))
 			for _, tc := range gemmTestCases(r, 300) {
@@ -133,7 +146,7 @@ func TestSgemmParallel(t *testing.T) {
 	defer func(old int) { gemmParallelMin = old }(gemmParallelMin)
 	gemmParallelMin = 0
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
-	for _, kern := range gemmKernels() {
+	for _, kern := range testKernels() {
 		t.Run(kern.name, func(t *testing.T) {
 			r := rand.New(rand.NewSource(2))
 			for _, tc := range gemmTestCases(r, 150) {
