@@ -1,6 +1,10 @@
 package enhancer
 
-import "gorgonia.org/tensor"
+import (
+	"fmt"
+
+	"gorgonia.org/tensor"
+)
 
 // Inputs are the encoder's inputs as GroundingDinoModel.forward prepares
 // them. Masks use "true = real token/pixel"; the reference's inverted
@@ -17,4 +21,84 @@ type Inputs struct {
 	TextMask          []bool        // attention_mask [B·T], true = real token
 	TextSelfAttention []bool        // sub-sentence mask [B, T, T], true = may attend
 	TextPositionIDs   []int64       // [B·T]
+}
+
+// EncoderLayer is GroundingDinoEncoderLayer. Its forward runs the fusion
+// layer first, then the text enhancer on the fused text and the deformable
+// layer on the fused image.
+type EncoderLayer struct {
+	TextEnhancer TextEnhancerLayer `gsam:"text_enhancer_layer"`
+	Fusion       FusionLayer       `gsam:"fusion_layer"`
+	Deformable   DeformableLayer   `gsam:"deformable_layer"`
+}
+
+// NewEncoderLayer allocates one layer.
+func NewEncoderLayer(cfg Config) EncoderLayer {
+	return EncoderLayer{
+		TextEnhancer: NewTextEnhancerLayer(cfg),
+		Fusion:       NewFusionLayer(cfg),
+		Deformable:   NewDeformableLayer(cfg),
+	}
+}
+
+// Forward runs the layer on vision [B, S, d] and text [B, T, d]; in supplies
+// the masks and level layout, referencePoints the encoder's [B, S, L, 2]
+// points and textPos the text position embedding [B, T, d].
+func (l *EncoderLayer) Forward(vision, text *tensor.Dense, in *Inputs, referencePoints, textPos *tensor.Dense) (visionOut, textOut *tensor.Dense) {
+	vision, _, text, _ = l.Fusion.Forward(vision, text, in.VisionMask, in.TextMask)
+	text, _ = l.TextEnhancer.Forward(text, textPos, in.TextSelfAttention)
+	vision, _ = l.Deformable.Forward(vision, in.VisionPos, in.VisionMask, referencePoints, in.SpatialShapes, in.LevelStart)
+	return vision, text
+}
+
+// Encoder is GroundingDinoEncoder, bound under "model.encoder".
+type Encoder struct {
+	Layers []EncoderLayer `gsam:"layers"`
+}
+
+// NewEncoder allocates encoder_layers layers.
+func NewEncoder(cfg Config) Encoder {
+	e := Encoder{}
+	for i := 0; i < cfg.EncoderLayers; i++ {
+		e.Layers = append(e.Layers, NewEncoderLayer(cfg))
+	}
+	return e
+}
+
+// Output is the encoder's result.
+type Output struct {
+	Vision, Text *tensor.Dense // last_hidden_state_vision [B, S, d], last_hidden_state_text [B, T, d]
+	// VisionStates and TextStates are the hidden states entering each
+	// layer followed by the final ones (vision_hidden_states, text_hidden_states).
+	VisionStates, TextStates []*tensor.Dense
+}
+
+// Forward runs all layers.
+func (e *Encoder) Forward(in Inputs) Output {
+	vs, ts := in.Vision.Shape(), in.Text.Shape()
+	B, S, d := vs[0], vs[1], vs[2]
+	T := ts[1]
+	if len(in.VisionMask) != 0 && len(in.VisionMask) != B*S {
+		panic(fmt.Sprintf("enhancer: vision mask has %d values, want %d", len(in.VisionMask), B*S))
+	}
+	if len(in.TextMask) != 0 && len(in.TextMask) != B*T {
+		panic(fmt.Sprintf("enhancer: text mask has %d values, want %d", len(in.TextMask), B*T))
+	}
+	if len(in.TextSelfAttention) != B*T*T || len(in.TextPositionIDs) != B*T {
+		panic(fmt.Sprintf("enhancer: text self-attention mask (%d) or position ids (%d) do not match text %v",
+			len(in.TextSelfAttention), len(in.TextPositionIDs), ts))
+	}
+	ref := ReferencePoints(in.SpatialShapes, in.ValidRatios, B)
+	textPos := TextPositionEmbedding(in.TextPositionIDs, B, d)
+	vision, text := in.Vision, in.Text
+	out := Output{}
+	for i := range e.Layers {
+		out.VisionStates = append(out.VisionStates, vision)
+		out.TextStates = append(out.TextStates, text)
+		vision, text = e.Layers[i].Forward(vision, text, &in, ref, textPos)
+	}
+	out.VisionStates = append(out.VisionStates, vision)
+	out.TextStates = append(out.TextStates, text)
+	out.Vision, out.Text = vision, text
+	return out
 }

@@ -1,0 +1,75 @@
+package enhancer
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gsam-go/gsam/cpu"
+	"github.com/gsam-go/gsam/nn"
+	"gorgonia.org/tensor"
+)
+
+// MultiheadAttention is GroundingDinoMultiheadAttention, the
+// nn.MultiheadAttention equivalent with the Hub keys query/key/value/out_proj
+// (the text enhancer's self-attention; the decoder uses it too).
+type MultiheadAttention struct {
+	Query   nn.Linear `gsam:"query"`
+	Key     nn.Linear `gsam:"key"`
+	Value   nn.Linear `gsam:"value"`
+	OutProj nn.Linear `gsam:"out_proj"`
+	Heads   int
+}
+
+// NewMultiheadAttention allocates the block for hidden size d.
+func NewMultiheadAttention(d, heads int) MultiheadAttention {
+	return MultiheadAttention{
+		Query: nn.NewLinear(d, d, true), Key: nn.NewLinear(d, d, true),
+		Value: nn.NewLinear(d, d, true), OutProj: nn.NewLinear(d, d, true),
+		Heads: heads,
+	}
+}
+
+// Forward attends queries [B, Lq, d] to keys/values [B, Lk, d]. mask, if not
+// nil, is additive with shape [1|B, 1|H, Lq, Lk]. It returns the output
+// [B, Lq, d] and the attention probabilities [B, H, Lq, Lk].
+func (m *MultiheadAttention) Forward(queries, keys, values, mask *tensor.Dense) (out, probs *tensor.Dense) {
+	qs, ks := queries.Shape(), keys.Shape()
+	B, Lq, E := qs[0], qs[1], qs[2]
+	Lk := ks[1]
+	H := m.Heads
+	hd := E / H
+	q, k, v := nn.Data(m.Query.Forward(queries)), nn.Data(m.Key.Forward(keys)), nn.Data(m.Value.Forward(values))
+	var md []float32
+	var mB, mH int
+	if mask != nil {
+		s := mask.Shape()
+		if len(s) != 4 || (s[0] != 1 && s[0] != B) || (s[1] != 1 && s[1] != H) || s[2] != Lq || s[3] != Lk {
+			panic(fmt.Sprintf("enhancer: attention mask %v for B=%d H=%d Lq=%d Lk=%d", s, B, H, Lq, Lk))
+		}
+		md, mB, mH = nn.Data(mask), s[0], s[1]
+	}
+	p := make([]float32, B*H*Lq*Lk)
+	ctx := make([]float32, B*Lq*E)
+	inv := float32(math.Sqrt(float64(hd)))
+	for b := 0; b < B; b++ {
+		for h := 0; h < H; h++ {
+			sc := p[(b*H+h)*Lq*Lk : (b*H+h+1)*Lq*Lk]
+			// Heads are read in place from [B, L, H·hd] through the row stride.
+			cpu.Sgemm(false, true, Lq, Lk, hd, 1, q[b*Lq*E+h*hd:], E, k[b*Lk*E+h*hd:], E, 0, sc, Lk)
+			for i := range sc {
+				sc[i] /= inv // the reference divides by √hd after the product
+			}
+			if md != nil {
+				mb, mh := b%mB, h%mH
+				mm := md[(mb*mH+mh)*Lq*Lk:]
+				for i := range sc {
+					sc[i] += mm[i]
+				}
+			}
+			nn.SoftmaxRows(sc, Lk)
+			cpu.Sgemm(false, false, Lq, hd, Lk, 1, sc, Lk, v[b*Lk*E+h*hd:], E, 0, ctx[b*Lq*E+h*hd:], E)
+		}
+	}
+	out = m.OutProj.Forward(nn.FromData(ctx, B, Lq, E))
+	return out, nn.FromData(p, B, H, Lq, Lk)
+}

@@ -1,0 +1,56 @@
+package enhancer
+
+import (
+	"github.com/gsam-go/gsam/nn"
+	"gorgonia.org/tensor"
+)
+
+// DeformableLayer is GroundingDinoDeformableLayer: post-norm multi-scale
+// deformable self-attention over the image tokens, then an FFN.
+type DeformableLayer struct {
+	SelfAttn          MultiscaleDeformableAttention `gsam:"self_attn"`
+	SelfAttnLayerNorm nn.LayerNorm                  `gsam:"self_attn_layer_norm"`
+	FC1               nn.Linear                     `gsam:"fc1"`
+	FC2               nn.Linear                     `gsam:"fc2"`
+	FinalLayerNorm    nn.LayerNorm                  `gsam:"final_layer_norm"`
+	Act               nn.Activation
+}
+
+// NewDeformableLayer allocates a layer.
+func NewDeformableLayer(cfg Config) DeformableLayer {
+	d := cfg.DModel
+	return DeformableLayer{
+		SelfAttn:          NewMultiscaleDeformableAttention(d, cfg.EncoderAttentionHeads, cfg.NumFeatureLevels, cfg.EncoderNPoints),
+		SelfAttnLayerNorm: nn.NewLayerNorm(d, cfg.eps()),
+		FC1:               nn.NewLinear(d, cfg.EncoderFFNDim, true),
+		FC2:               nn.NewLinear(cfg.EncoderFFNDim, d, true),
+		FinalLayerNorm:    nn.NewLayerNorm(d, cfg.eps()),
+		Act:               cfg.act(),
+	}
+}
+
+// Forward refines vision [B, S, d]; posEmbed, mask (true = real pixel),
+// referencePoints [B, S, L, 2] and the level layout are as in
+// MultiscaleDeformableAttention.Forward. It returns the new features and
+// the deformable attention weights [B, S, H, L, P].
+func (l *DeformableLayer) Forward(vision, posEmbed *tensor.Dense, mask []bool, referencePoints *tensor.Dense, spatialShapes [][2]int, levelStart []int) (out, attnWeights *tensor.Dense) {
+	s := vision.Shape()
+	rows, d := s[0]*s[1], s[2]
+	attn, w := l.SelfAttn.Forward(vision, posEmbed, vision, mask, referencePoints, spatialShapes, levelStart)
+	h := nn.Data(attn)
+	for i, v := range nn.Data(vision) {
+		h[i] += v
+	}
+	l.SelfAttnLayerNorm.ForwardInPlace(h)
+
+	mid := make([]float32, rows*l.FC1.Out())
+	l.FC1.ForwardSlice(mid, h, rows)
+	l.Act.Apply(mid)
+	y := make([]float32, rows*d)
+	l.FC2.ForwardSlice(y, mid, rows)
+	for i, v := range y {
+		h[i] += v
+	}
+	l.FinalLayerNorm.ForwardInPlace(h)
+	return attn, w
+}
