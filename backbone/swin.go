@@ -279,10 +279,11 @@ func (s *Swin) Forward(pixelValues *tensor.Dense, pixelMask []uint8) ([]FeatureM
 		maps = append(maps, FeatureMap{Features: f, Mask: InterpolateMask(pixelMask, B, H, W, h, w)})
 	}
 	emit(0, x, h, w)
+	sc := new(swinScratch)
 	for i := range s.Encoder.Layers {
 		st := &s.Encoder.Layers[i]
 		for j := range st.Blocks {
-			st.Blocks[j].forward(x, B, h, w)
+			st.Blocks[j].forward(x, B, h, w, sc)
 		}
 		emit(i+1, x, h, w)
 		if st.Downsample != nil {

@@ -84,8 +84,27 @@ func (a *SwinSelfAttention) RelativePositionBias(window int) []float32 {
 	return out
 }
 
-// forward updates x [B, h*w, C] in place.
-func (l *SwinLayer) forward(x []float32, B, h, w int) {
+// swinScratch holds the buffers one Forward reuses across blocks, so the
+// large activations are allocated once per call rather than per block.
+type swinScratch struct {
+	pos                               []int32
+	windows, qkv, ctx, normed, hidden []float32
+}
+
+// grow returns buf resized to n, reallocating only when it is too small.
+func grow[T any](buf *[]T, n int) []T {
+	if cap(*buf) < n {
+		*buf = make([]T, n)
+	}
+	*buf = (*buf)[:n]
+	return *buf
+}
+
+// forward updates x [B, h*w, C] in place; sc may be nil.
+func (l *SwinLayer) forward(x []float32, B, h, w int, sc *swinScratch) {
+	if sc == nil {
+		sc = new(swinScratch)
+	}
 	C := l.LayernormBefore.Weight.Shape()[0]
 	win, shift := l.WindowSize, l.ShiftSize
 	N := win * win
@@ -96,7 +115,7 @@ func (l *SwinLayer) forward(x []float32, B, h, w int) {
 
 	// pos maps window token r to its token in x, or -1 for padding: windows
 	// are cut from the image rolled by -shift and padded bottom/right.
-	pos := make([]int32, rows)
+	pos := grow(&sc.pos, rows)
 	parallelFor(nW, func(lo, hi int) {
 		for wi := lo; wi < hi; wi++ {
 			b, wy, wx := wi/(nwy*nwx), wi/nwx%nwy, wi%nwx
@@ -114,18 +133,20 @@ func (l *SwinLayer) forward(x []float32, B, h, w int) {
 
 	// LayerNorm before, gathered straight into windows; padding stays zero
 	// (the reference pads after the norm).
-	windows := make([]float32, rows*C)
+	windows := grow(&sc.windows, rows*C)
 	lw, lb := nn.Data(l.LayernormBefore.Weight), nn.Data(l.LayernormBefore.Bias)
 	parallelFor(rows, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			dst := windows[r*C : (r+1)*C]
 			if p := pos[r]; p >= 0 {
 				layerNormRow(dst, x[int(p)*C:int(p+1)*C], lw, lb, l.LayernormBefore.Eps)
+			} else {
+				clear(dst)
 			}
 		}
 	})
 
-	ctx := l.Attention.Self.attend(windows, nW, win, C, shift, hp, wp, nwy, nwx)
+	ctx := l.Attention.Self.attend(sc, windows, nW, win, C, shift, hp, wp, nwy, nwx)
 	out := windows // reuse: the projected attention output
 	l.Attention.Output.Dense.ForwardSlice(out, ctx, rows)
 
@@ -144,9 +165,9 @@ func (l *SwinLayer) forward(x []float32, B, h, w int) {
 
 	// MLP with residual.
 	n := B * h * w
-	normed := make([]float32, n*C)
+	normed := grow(&sc.normed, n*C)
 	layerNormRows(normed, x, nn.Data(l.LayernormAfter.Weight), nn.Data(l.LayernormAfter.Bias), l.LayernormAfter.Eps)
-	hidden := make([]float32, n*l.Intermediate.Dense.Out())
+	hidden := grow(&sc.hidden, n*l.Intermediate.Dense.Out())
 	l.Intermediate.Dense.ForwardSlice(hidden, normed, n)
 	geluParallel(hidden)
 	l.Output.Dense.ForwardSlice(normed, hidden, n)
@@ -157,13 +178,13 @@ func (l *SwinLayer) forward(x []float32, B, h, w int) {
 // windows [nW*N, C] and returns the merged heads [nW*N, C]. With a shift,
 // tokens from different regions of the rolled image get -100 (the
 // reference's mask value) so they do not attend to each other.
-func (a *SwinSelfAttention) attend(windows []float32, nW, win, C, shift, hp, wp, nwy, nwx int) []float32 {
+func (a *SwinSelfAttention) attend(sc *swinScratch, windows []float32, nW, win, C, shift, hp, wp, nwy, nwx int) []float32 {
 	N := win * win
 	rows := nW * N
 	H := a.Heads
 	d := C / H
 	// q, k, v side by side in one [rows, 3C] buffer.
-	qkv := make([]float32, rows*3*C)
+	qkv := grow(&sc.qkv, rows*3*C)
 	for i, lin := range []*nn.Linear{&a.Query, &a.Key, &a.Value} {
 		beta := float32(0)
 		if lin.Bias != nil {
@@ -176,7 +197,7 @@ func (a *SwinSelfAttention) attend(windows []float32, nW, win, C, shift, hp, wp,
 		cpu.Sgemm(false, true, rows, C, C, 1, windows, C, nn.Data(lin.Weight), C, beta, qkv[i*C:], 3*C)
 	}
 	bias := a.RelativePositionBias(win)
-	ctx := make([]float32, rows*C)
+	ctx := grow(&sc.ctx, rows*C)
 	scale := float32(1 / math.Sqrt(float64(d)))
 
 	// region returns the shift-mask region (0..2) of a padded coordinate,

@@ -75,9 +75,29 @@ func geluParallel(x []float32) {
 	parallelFor((len(x)+chunk-1)/chunk, func(lo, hi int) {
 		seg := x[lo*chunk : min(hi*chunk, len(x))]
 		for i, v := range seg {
-			seg[i] = float32(0.5 * float64(v) * (1 + math.Erf(float64(v)*(1/math.Sqrt2))))
+			seg[i] = 0.5 * v * (1 + erff(v*(1/math.Sqrt2)))
 		}
 	})
+}
+
+// erff is erf for float32: the rational approximation Eigen and PyTorch's
+// vectorised kernels use (odd degree-13 over even degree-8 polynomial on
+// [-4, 4]; ±1 outside), within a few float32 ulps of the exact value.
+func erff(x float32) float32 {
+	x = min(max(x, -4), 4)
+	x2 := x * x
+	p := x2*-2.72614225801306e-10 + 2.77068142495902e-08
+	p = x2*p + -2.10102402082508e-06
+	p = x2*p + -5.69250639462346e-05
+	p = x2*p + -7.34990630326855e-04
+	p = x2*p + -2.95459980854025e-03
+	p = x2*p + -1.60960333262415e-02
+	p *= x
+	q := x2*-1.45660718464996e-05 + -2.13374055278905e-04
+	q = x2*q + -1.68282697438203e-03
+	q = x2*q + -7.37332916720468e-03
+	q = x2*q + -1.42647390514189e-02
+	return p / q
 }
 
 // addParallel does a += b.

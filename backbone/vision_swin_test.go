@@ -35,7 +35,7 @@ func TestSwinStages(t *testing.T) {
 					win := blk.WindowSize
 					bias := blk.Attention.Self.RelativePositionBias(win)
 					checkStored(t, f, name+".attention.relative_position_bias", nn.FromData(bias, 1, blk.Attention.Self.Heads, win*win, win*win), &checked)
-					blk.forward(x, B, h, w)
+					blk.forward(x, B, h, w, nil)
 					checkStored(t, f, name+".0", tokens(x, B, h*w, st.Dim), &checked)
 				}
 				if st.Downsample != nil {
