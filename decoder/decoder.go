@@ -161,6 +161,7 @@ func (d *Decoder) Forward(in Input) (*Output, error) {
 	refIn := make([]float32, B*Q*L*4)
 	level0 := make([]float32, B*Q*4)
 	var prevRef []float32 // the reference the last layer started from
+	var last *tensor.Dense
 	for idx := range d.Layers {
 		// Boxes relative to each level's unpadded area.
 		for b := 0; b < B; b++ {
@@ -177,28 +178,29 @@ func (d *Decoder) Forward(in Input) (*Output, error) {
 		pos := d.ReferencePointsHead.Forward(nn.FromData(sinePosEmbed(level0, 4, D/2), B, Q, 2*D))
 		h = d.Layers[idx].Forward(h, pos, nn.FromData(refIn, B, Q, L, 4), m)
 
-		// Iterative refinement: the box head predicts a delta in logit space.
+		// Iterative refinement: the box head predicts a delta in logit
+		// space; the next layer starts from the refined (detached) boxes.
 		delta := nn.Data(d.bboxEmbed(idx).Forward(h))
 		prevRef = append(prevRef[:0], ref...)
 		for i, v := range delta {
 			ref[i] = sigmoid(v + logit(ref[i]))
 		}
-		normed := d.LayerNorm.Forward(h)
-		nd := nn.Data(normed)
+		last = d.LayerNorm.Forward(h)
+		nd := nn.Data(last)
 		for b := 0; b < B; b++ {
 			copy(inter[((b*N+idx)*Q)*D:((b*N+idx+1)*Q)*D], nd[b*Q*D:(b+1)*Q*D])
 			copy(interRef[((b*N+idx)*Q)*4:((b*N+idx+1)*Q)*4], ref[b*Q*4:(b+1)*Q*4])
 		}
-		if idx == N-1 {
-			out := &Output{
-				LastHiddenState:             normed,
-				IntermediateHiddenStates:    nn.FromData(inter, B, N, Q, D),
-				IntermediateReferencePoints: nn.FromData(interRef, B, N, Q, 4),
-			}
-			return out, d.head(out, prevRef, in)
-		}
 	}
-	panic("unreachable")
+	out := &Output{
+		LastHiddenState:             last,
+		IntermediateHiddenStates:    nn.FromData(inter, B, N, Q, D),
+		IntermediateReferencePoints: nn.FromData(interRef, B, N, Q, 4),
+	}
+	if err := d.head(out, prevRef, in); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // head is GroundingDinoForObjectDetection's output for the last layer: the

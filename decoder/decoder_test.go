@@ -173,7 +173,20 @@ func TestLayerBlocks(t *testing.T) {
 				x = ly.ffn(ly.residualNorm(x, nn.Clone(want), &ly.EncoderAttnLayerNorm))
 				fixture.Check(t, f, fmt.Sprintf("act.model.decoder.layers.%d.0", idx), x)
 
+				// decoder.hidden_states: layer_norm of each layer's input.
+				fixture.Check(t, f, fmt.Sprintf("act.model.decoder.hidden_states.%d", idx), d.LayerNorm.Forward(h))
 				h = fixture.Float(t, f, act+"0")
+				// Box head: the refinement delta on the raw output, then the
+				// detection head's call on the normalised one.
+				bbox := fmt.Sprintf("act.model.decoder.bbox_embed.%d", idx)
+				fixture.Check(t, f, bbox, d.bboxEmbed(idx).Forward(h))
+				normed := d.LayerNorm.Forward(h)
+				fixture.Check(t, f, bbox+"#2", d.bboxEmbed(idx).Forward(normed))
+				logits, err := query.ContrastiveEmbedding(normed, in.Text, in.TextMask, d.Config.MaxTextLen)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fixture.Check(t, f, fmt.Sprintf("act.model.decoder.class_embed.%d", idx), logits)
 				ref = make([]float32, B*Q*4)
 				for b := 0; b < B; b++ {
 					copy(ref[b*Q*4:(b+1)*Q*4], interRef[((b*len(d.Layers)+idx)*Q)*4:])
