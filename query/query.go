@@ -74,8 +74,7 @@ type Input struct {
 
 // Output is the two-stage result the decoder starts from.
 type Output struct {
-	EncOutput             *tensor.Dense // [B, S, d] enc_output of the masked features
-	ObjectQuery           *tensor.Dense // [B, S, d] enc_output_norm of it
+	ObjectQuery           *tensor.Dense // [B, S, d] enc_output_norm(enc_output(features)), features zeroed where rejected
 	EncOutputsClass       *tensor.Dense // [B, S, max_text_len] contrastive scores, -Inf off the text
 	EncOutputsCoordLogits *tensor.Dense // [B, S, 4] box logits, +Inf on rejected positions
 	// TopK [B][num_queries] are the selected positions, best first; equal
@@ -122,16 +121,8 @@ func (s *Selector) Forward(in Input) (*Output, error) {
 	}
 	props, keep := proposals(padding, B, in.SpatialShapes)
 
-	// Object queries: features zeroed where the proposal is rejected.
-	feat := nn.Clone(in.Vision)
-	fd := nn.Data(feat)
-	for i, k := range keep {
-		if !k {
-			clear(fd[i*D : (i+1)*D])
-		}
-	}
-	encOut := s.EncOutput.Forward(feat)
-	objectQuery := s.EncOutputNorm.Forward(encOut)
+	objectQuery := s.project(in.Vision, keep)
+	s.EncOutputNorm.ForwardInPlace(nn.Data(objectQuery))
 
 	class, err := ContrastiveEmbedding(objectQuery, in.Text, in.TextMask, cfg.MaxTextLen)
 	if err != nil {
@@ -140,7 +131,7 @@ func (s *Selector) Forward(in Input) (*Output, error) {
 	coord := s.EncOutputBBoxEmbed.Forward(objectQuery)
 	nn.AddInPlace(coord, nn.FromData(props, B, S, 4))
 
-	out := &Output{EncOutput: encOut, ObjectQuery: objectQuery, EncOutputsClass: class, EncOutputsCoordLogits: coord}
+	out := &Output{ObjectQuery: objectQuery, EncOutputsClass: class, EncOutputsCoordLogits: coord}
 	out.TopK = topK(nn.Data(class), B, S, cfg.MaxTextLen, Q)
 
 	ref := make([]float32, B*Q*4)
@@ -175,6 +166,30 @@ func (s *Selector) Forward(in Input) (*Output, error) {
 		}
 	}
 	return out, nil
+}
+
+// project is enc_output applied to the encoder features with the rows of
+// rejected proposals zeroed, i.e. set to the bias, without copying the
+// features.
+func (s *Selector) project(vision *tensor.Dense, keep []bool) *tensor.Dense {
+	out := s.EncOutput.Forward(vision)
+	od := nn.Data(out)
+	D := s.EncOutput.Out()
+	var bias []float32
+	if s.EncOutput.Bias != nil {
+		bias = nn.Data(s.EncOutput.Bias)
+	}
+	for i, k := range keep {
+		if !k {
+			row := od[i*D : (i+1)*D]
+			if bias != nil {
+				copy(row, bias)
+			} else {
+				clear(row)
+			}
+		}
+	}
+	return out
 }
 
 func (s *Selector) oneStage(B int) (*Output, error) {

@@ -84,11 +84,17 @@ func TestSelectionParity(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := fixture.Tensors(t, name+"/case/tensors.safetensors")
 			s := loadSelector(t, name)
-			out, err := s.Forward(fixtureInput(t, f))
+			in := fixtureInput(t, f)
+			out, err := s.Forward(in)
 			if err != nil {
 				t.Fatal(err)
 			}
-			fixture.Check(t, f, "act.model.enc_output", out.EncOutput)
+			padding := make([]bool, len(in.VisionMask))
+			for i, v := range in.VisionMask {
+				padding[i] = !v
+			}
+			_, keep := proposals(padding, in.Vision.Shape()[0], in.SpatialShapes)
+			fixture.Check(t, f, "act.model.enc_output", s.project(in.Vision, keep))
 			fixture.Check(t, f, "act.model.enc_output_norm", out.ObjectQuery)
 			fixture.Check(t, f, "output.enc_outputs_class", out.EncOutputsClass)
 			fixture.Check(t, f, "output.enc_outputs_coord_logits", out.EncOutputsCoordLogits)
