@@ -98,6 +98,12 @@ func (c *Client) fetch(ctx context.Context, repo, revision, filename string) (st
 	if _, err := os.Stat(pointer); err == nil {
 		return pointer, meta.commit, nil
 	}
+	// huggingface_hub keeps its locks in the same place: .locks/{repo folder}/{etag}.lock.
+	unlock, err := lockFile(ctx, filepath.Join(c.cacheDir(), ".locks", filepath.Base(dir), meta.etag+".lock"))
+	if err != nil {
+		return "", "", err
+	}
+	defer unlock()
 	if fi, err := os.Stat(blob); err != nil || (meta.size >= 0 && fi.Size() != meta.size) {
 		// Fetch by commit so that a branch moving meanwhile cannot hand us
 		// another file than the one HEAD described.

@@ -550,6 +550,36 @@ func TestWrongSizeIsAnError(t *testing.T) {
 	}
 }
 
+func TestConcurrentDownloadsShareOneTransfer(t *testing.T) {
+	h := newFakeHub(t)
+	c := h.client(t)
+	f := h.files["model.safetensors"]
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var p string
+			p, errs[i] = c.Download(context.Background(), testRepo, "main", "model.safetensors")
+			if errs[i] == nil {
+				if b, err := os.ReadFile(p); err != nil || !bytes.Equal(b, f.data) {
+					errs[i] = fmt.Errorf("wrong content: %v", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h.bodies != 1 {
+		t.Fatalf("%d transfers, want 1", h.bodies)
+	}
+}
+
 func TestCopyWhenSymlinksFail(t *testing.T) {
 	old := symlinkFn
 	symlinkFn = func(string, string) error { return errors.New("no symlinks here") }
