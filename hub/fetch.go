@@ -132,7 +132,6 @@ func (c *Client) newRequest(ctx context.Context, method, u string) (*http.Reques
 	return req, nil
 }
 
-// head asks for the file's metadata, retrying transient failures.
 // retryHead repeats the metadata request after a first attempt failed
 // transiently with err, up to Retries more times.
 func (c *Client) retryHead(ctx context.Context, u, repo, revision, filename string, err error) (fileMeta, error) {
