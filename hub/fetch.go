@@ -253,7 +253,7 @@ func (c *Client) downloadBlob(ctx context.Context, u, repo, revision, filename s
 	}
 	defer f.Close()
 
-	start := time.Now()
+	prog := Progress{Repo: repo, File: filename, Total: meta.size, Start: time.Now(), Resumed: -1}
 	fails := 0
 	for {
 		have, err := f.Seek(0, io.SeekEnd)
@@ -269,7 +269,10 @@ func (c *Client) downloadBlob(ctx context.Context, u, repo, revision, filename s
 		if meta.size >= 0 && have == meta.size {
 			break
 		}
-		gained, err := c.getOnce(ctx, f, u, repo, revision, filename, have, meta.size, start)
+		if prog.Resumed < 0 {
+			prog.Resumed = have
+		}
+		gained, err := c.getOnce(ctx, f, u, repo, revision, filename, have, prog)
 		if err == nil {
 			break
 		}
@@ -318,7 +321,7 @@ func truncate(f *os.File) error {
 // getOnce appends the rest of the file from byte have on; it reports how
 // many bytes it gained. The client follows the redirect to the CDN and drops
 // the Authorization header there if the host differs.
-func (c *Client) getOnce(ctx context.Context, f *os.File, u, repo, revision, filename string, have, size int64, start time.Time) (int64, error) {
+func (c *Client) getOnce(ctx context.Context, f *os.File, u, repo, revision, filename string, have int64, prog Progress) (int64, error) {
 	// A stalled transfer is cancelled and counts as a dropped connection:
 	// the timer restarts whenever bytes arrive.
 	gctx, cancel := context.WithCancel(ctx)
@@ -367,7 +370,10 @@ func (c *Client) getOnce(ctx context.Context, f *os.File, u, repo, revision, fil
 	default:
 		return 0, statusError(resp, repo, revision, filename)
 	}
-	pw := &progressWriter{w: f, done: have, p: Progress{Repo: repo, File: filename, Total: size, Start: start},
+	if have < prog.Resumed { // starting over
+		prog.Resumed = 0
+	}
+	pw := &progressWriter{w: f, done: have, p: prog,
 		fn: c.OnProgress, onWrite: func() { stall.Reset(c.stallTimeout()) }}
 	n, err := io.Copy(pw, resp.Body)
 	if err != nil {

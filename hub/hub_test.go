@@ -319,6 +319,8 @@ func TestResumeFromPartialFile(t *testing.T) {
 			if err := os.WriteFile(blob+".incomplete", f.data[:1000], 0o644); err != nil {
 				t.Fatal(err)
 			}
+			var last Progress
+			c.OnProgress = func(p Progress) { last = p }
 			p, err := c.Download(context.Background(), testRepo, "main", "model.safetensors")
 			if err != nil {
 				t.Fatal(err)
@@ -328,6 +330,10 @@ func TestResumeFromPartialFile(t *testing.T) {
 			}
 			if len(h.ranges) != 1 || h.ranges[0] != "bytes=1000-" {
 				t.Fatalf("ranges %v", h.ranges)
+			}
+			// The speed counts only this run's bytes.
+			if want := map[bool]int64{false: 1000, true: 0}[ignore]; last.Resumed != want || last.Done != int64(len(f.data)) {
+				t.Fatalf("last progress %+v, want Resumed %d", last, want)
 			}
 		})
 	}

@@ -13,6 +13,7 @@ type Progress struct {
 	Repo, File string
 	Done       int64 // bytes on disk so far, including a resumed part
 	Total      int64 // -1 when the server did not say
+	Resumed    int64 // bytes already on disk from an earlier run when this one started
 	Start      time.Time
 }
 
@@ -72,7 +73,7 @@ func NewProgressBar(w io.Writer) func(Progress) {
 func FormatProgress(p Progress, now time.Time) string {
 	var speed string
 	if secs := now.Sub(p.Start).Seconds(); secs > 0 {
-		speed = "  " + formatBytes(int64(float64(p.Done)/secs)) + "/s"
+		speed = "  " + formatBytes(int64(float64(p.Done-p.Resumed)/secs)) + "/s"
 	}
 	if p.Total <= 0 {
 		return fmt.Sprintf("%s  %s%s", p.File, formatBytes(p.Done), speed)
