@@ -323,6 +323,32 @@ func TestEncodeBatch(t *testing.T) {
 	}
 }
 
+// TestModelFolders loads the tokenizer shipped in each model folder and
+// checks it reproduces the ids the reference fed to that model.
+func TestModelFolders(t *testing.T) {
+	for _, name := range []string{"gdino_swin_single", "gdino_swin_batch", "gdino_resnet"} {
+		tok, err := Load(fixture.Dir(t, name))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var meta struct {
+			Captions []string `json:"captions"`
+		}
+		readJSON(t, filepath.Join(fixture.Dir(t, name), "case", "case.json"), &meta)
+		f := fixture.Tensors(t, name+"/case/tensors.safetensors")
+		ids, shape := fixture.Int(t, f, "input.input_ids")
+		encs, err := tok.EncodeBatch(meta.Captions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for b, e := range encs {
+			if want := ids[b*shape[1] : (b+1)*shape[1]]; !reflect.DeepEqual(e.InputIDs, want) {
+				t.Errorf("%s row %d: got %v want %v", name, b, e.InputIDs, want)
+			}
+		}
+	}
+}
+
 func TestDecode(t *testing.T) {
 	tok := loadTok(t)
 	id := func(s string) int64 {

@@ -19,10 +19,12 @@ import (
 // tokenizer.json (or vocab.txt) of a Grounding DINO checkpoint.
 // It is safe for concurrent use once loaded.
 type Tokenizer struct {
-	model   sugar.Model // WordPiece from sugarme: vocabulary and sub-word split
-	norm    bertNormalizer
-	prefix  string // continuing sub-word prefix, "##"
-	cleanup bool   // WordPiece decoder cleanup (spaces before punctuation)
+	model  sugar.Model // WordPiece from sugarme: vocabulary and sub-word split
+	norm   bertNormalizer
+	prefix string // continuing sub-word prefix, "##"
+	// maxChars is max_input_chars_per_word: longer words become [UNK].
+	maxChars int
+	cleanup  bool // WordPiece decoder cleanup (spaces before punctuation)
 	// cleanupSpaces is the transformers-side clean_up_tokenization_spaces,
 	// applied to the whole decoded string; off unless tokenizer_config.json
 	// turns it on (transformers 5 default).
@@ -218,8 +220,9 @@ func loadTokenizerJSON(path string) (t *Tokenizer, err error) {
 
 	n := cfg.Normalizer
 	t = &Tokenizer{
-		model:  model,
-		prefix: prefix,
+		model:    model,
+		prefix:   prefix,
+		maxChars: maxChars,
 		norm: bertNormalizer{
 			cleanText: boolOr(n.CleanText, true),
 			handleCJK: boolOr(n.HandleChineseChars, true),
@@ -301,9 +304,10 @@ func loadVocabTxt(path string, tc tokenizerConfig) (*Tokenizer, error) {
 		ContinuingSubwordPrefix("##").MaxInputCharsPerWord(100).Build()
 	lower := boolOr(tc.DoLowerCase, true)
 	t := &Tokenizer{
-		model:   &m,
-		prefix:  "##",
-		cleanup: true,
+		model:    &m,
+		prefix:   "##",
+		maxChars: 100,
+		cleanup:  true,
 		norm: bertNormalizer{
 			cleanText:    true,
 			handleCJK:    boolOr(tc.TokenizeChineseChars, true),
@@ -451,19 +455,30 @@ func (t *Tokenizer) encodePiece(e *Encoding, piece string, base int, runes *[]no
 	*runes = t.norm.normalize(piece, base, (*runes)[:0])
 	*words = preTokenize(*runes, (*words)[:0])
 	rs := *runes
+	var sb strings.Builder
 	for _, w := range *words {
-		word := make([]rune, 0, w[1]-w[0])
+		sb.Reset()
 		for _, nr := range rs[w[0]:w[1]] {
-			word = append(word, nr.r)
+			sb.WriteRune(nr.r)
 		}
-		toks, err := t.model.Tokenize(string(word))
+		word := sb.String()
+		// Fast path: a whole word in the vocabulary is what the greedy
+		// longest-match WordPiece returns first, without sugarme's
+		// per-candidate allocations.
+		if w[1]-w[0] <= t.maxChars {
+			if id, ok := t.model.TokenToId(word); ok {
+				e.push(int64(id), word, [2]int{rs[w[0]].start, rs[w[1]-1].end})
+				continue
+			}
+		}
+		toks, err := t.model.Tokenize(word)
 		if err != nil {
 			return fmt.Errorf("tokenize: wordpiece: %w", err)
 		}
 		for _, tk := range toks {
 			// sugarme reports rune offsets within the word.
 			s, en := w[0], w[1]
-			if len(tk.Offsets) == 2 && tk.Offsets[0] >= 0 && tk.Offsets[1] <= len(word) && tk.Offsets[0] < tk.Offsets[1] {
+			if len(tk.Offsets) == 2 && tk.Offsets[0] >= 0 && tk.Offsets[1] <= w[1]-w[0] && tk.Offsets[0] < tk.Offsets[1] {
 				s, en = w[0]+tk.Offsets[0], w[0]+tk.Offsets[1]
 			}
 			e.push(int64(tk.Id), tk.Value, [2]int{rs[s].start, rs[en-1].end})
