@@ -211,3 +211,49 @@ func TestFlattenMaskAndRatios(t *testing.T) {
 		t.Fatal("wrong size accepted")
 	}
 }
+
+// TestGatheredTarget runs the embedding_init_target=false path on a
+// fixture: the targets are the selected object queries.
+func TestGatheredTarget(t *testing.T) {
+	name := "gdino_swin_batch"
+	f := fixture.Tensors(t, name+"/case/tensors.safetensors")
+	s := loadSelector(t, name)
+	s.QueryPositionEmbeddings.Weight = nil
+	out, err := s.Forward(fixtureInput(t, f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	S, D, Q := out.ObjectQuery.Shape()[1], s.Config.DModel, s.Config.NumQueries
+	oq, tg := nn.Data(out.ObjectQuery), nn.Data(out.Target)
+	for b, idx := range out.TopK {
+		for q, i := range idx {
+			if fmt.Sprint(tg[(b*Q+q)*D:(b*Q+q+1)*D]) != fmt.Sprint(oq[(b*S+i)*D:(b*S+i+1)*D]) {
+				t.Fatalf("image %d query %d: target is not object query %d", b, q, i)
+			}
+		}
+	}
+}
+
+// TestOneStage: without two-stage selection the learned reference points
+// (sigmoid) and query embeddings are used as they are.
+func TestOneStage(t *testing.T) {
+	s, err := New(Config{DModel: 4, NumQueries: 2, MaxTextLen: 8, LayerNormEps: 1e-5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(nn.Data(s.ReferencePoints.Weight), []float32{0, 0, 0, 0, 1, -1, 2, -2})
+	in := Input{Vision: nn.New(2, 3, 4), Text: nn.New(2, 1, 4), VisionMask: make([]bool, 6), TextMask: make([]bool, 2),
+		SpatialShapes: [][2]int{{1, 3}}}
+	out, err := s.Forward(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := nn.Data(out.ReferencePoints)
+	if out.ReferencePoints.Shape()[0] != 2 || r[0] != 0.5 || r[12] != sigmoid(1) || out.Target.Shape()[1] != 2 {
+		t.Fatalf("one-stage reference points %v target %v", r, out.Target.Shape())
+	}
+	in.SpatialShapes = [][2]int{{1, 2}}
+	if _, err := s.Forward(in); err == nil {
+		t.Fatal("spatial shapes not covering the features accepted")
+	}
+}
