@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Packed GEMM in the BLIS/GotoBLAS style. For each kc×nc block of op(B)
@@ -36,6 +37,13 @@ func gemmWorkers() int { return runtime.GOMAXPROCS(0) }
 
 // gemmCall is one Sgemm call, shared by its workers. It lives in a pool so
 // that steady-state calls do not allocate buffers.
+//
+// Work is split into blocks (one per packed kc×nc block of B), each with a
+// packing phase and a compute phase whose units the workers claim from
+// atomic counters. A worker only ever waits for units that another worker
+// has claimed and is running, never for a helper goroutine that has not
+// started yet: a late helper finds the work taken and leaves, and the
+// caller returns without waiting for it (the last one out recycles the call).
 type gemmCall struct {
 	kern           *gemmKernel
 	transA, transB bool
@@ -45,20 +53,22 @@ type gemmCall struct {
 	lda, ldb, ldc  int
 
 	kc, nc  int
-	workers int
 	rowStep int // mr-row panels per row chunk (one packed A block)
 	nRowChk int // row chunks
 	colGrps int // column groups per B block: more units when m is small
+	units   int // compute units per block: nRowChk * colGrps
 
-	// Work counters, claimed atomically; two sets alternate between B blocks
-	// so one can be reset while the other is in use.
-	packNext [2]atomic.Int64
-	workNext [2]atomic.Int64
+	blocks []gemmBlock
+	bPack  []float32
+	ws     []gemmWorker
+	refs   atomic.Int64 // participants still running
+}
 
-	bPack []float32
-	ws    []gemmWorker
-	bar   barrier
-	wg    sync.WaitGroup
+// gemmBlock counts the claimed and finished units of one B block.
+type gemmBlock struct {
+	packNext, packDone atomic.Int64
+	workNext, workDone atomic.Int64
+	_                  [32]byte // keep neighbouring blocks' counters apart
 }
 
 type gemmWorker struct {
@@ -103,35 +113,44 @@ func sgemmPacked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float
 	g.kern, g.transA, g.transB, g.m, g.n, g.k = kern, transA, transB, m, n, k
 	g.alpha, g.beta, g.a, g.b, g.c = alpha, beta, a, b, c
 	g.lda, g.ldb, g.ldc = lda, ldb, ldc
-	g.workers = workers
 	mr, nr := kern.mr, kern.nr
 
 	// Even block sizes: k=300 runs as 2×150, not 256+44.
-	g.kc = ceilDiv(k, ceilDiv(k, kern.kc))
-	g.nc = roundUp(ceilDiv(n, ceilDiv(n, kern.nc)), nr)
+	nPC := ceilDiv(k, kern.kc)
+	nJC := ceilDiv(n, kern.nc)
+	g.kc = ceilDiv(k, nPC)
+	g.nc = roundUp(ceilDiv(n, nJC), nr)
 	mp := ceilDiv(m, mr)
 	g.nRowChk = ceilDiv(mp*mr, kern.mc)
-	if g.nRowChk < workers && mp >= workers {
-		g.nRowChk = workers
-	}
 	g.rowStep = ceilDiv(mp, g.nRowChk)
 	g.nRowChk = ceilDiv(mp, g.rowStep)
-	// Aim for several units per worker so that a late or slow worker (the
-	// cores may be shared) does not hold the others up at the barrier.
+	// Several units per worker, so that the wait at the end of a block (for
+	// the last unit) is short; split columns when there are few row chunks.
 	g.colGrps = 1
-	if units := 4 * workers; workers > 1 && g.nRowChk < units {
-		g.colGrps = min(ceilDiv(units, g.nRowChk), ceilDiv(min(n, g.nc), nr))
+	if workers > 1 {
+		np := ceilDiv(min(n, g.nc), nr)
+		for g.nRowChk*g.colGrps < 8*workers && np >= 8*g.colGrps {
+			g.colGrps *= 2
+		}
 	}
-	for i := range 2 {
-		g.packNext[i].Store(0)
-		g.workNext[i].Store(0)
-	}
+	g.units = g.nRowChk * g.colGrps
 
+	nblocks := nPC * nJC
+	if len(g.blocks) < nblocks {
+		g.blocks = make([]gemmBlock, nblocks)
+	}
+	for i := range g.blocks[:nblocks] {
+		bl := &g.blocks[i]
+		bl.packNext.Store(0)
+		bl.packDone.Store(0)
+		bl.workNext.Store(0)
+		bl.workDone.Store(0)
+	}
 	if need := g.kc * roundUp(min(n, g.nc), nr); len(g.bPack) < need {
 		g.bPack = make([]float32, need)
 	}
 	if len(g.ws) < workers {
-		g.ws = make([]gemmWorker, workers)
+		g.ws = append(g.ws, make([]gemmWorker, workers-len(g.ws))...)
 	}
 	for i := range g.ws[:workers] {
 		w := &g.ws[i]
@@ -143,24 +162,39 @@ func sgemmPacked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float
 		}
 	}
 
-	if workers > 1 {
-		g.bar.init(workers)
-		g.wg.Add(workers - 1)
-		for w := 1; w < workers; w++ {
-			go g.runWorker(w)
-		}
-		g.run(0)
-		g.wg.Wait()
-	} else {
-		g.run(0)
+	g.refs.Store(int64(workers))
+	for w := 1; w < workers; w++ {
+		go g.runHelper(w)
 	}
-	g.a, g.b, g.c = nil, nil, nil
-	gemmPool.Put(g)
+	g.run(0)
+	// Helpers may still be finishing units of the last block.
+	waitCount(&g.blocks[nblocks-1].workDone, g.units)
+	g.release()
 }
 
-func (g *gemmCall) runWorker(w int) {
+func (g *gemmCall) runHelper(w int) {
 	g.run(w)
-	g.wg.Done()
+	g.release()
+}
+
+// release drops one participant; the last one recycles the call.
+func (g *gemmCall) release() {
+	if g.refs.Add(-1) == 0 {
+		g.a, g.b, g.c = nil, nil, nil
+		gemmPool.Put(g)
+	}
+}
+
+// waitCount waits until ctr reaches n. Only units that some worker has
+// claimed are outstanding, so the wait is short: spin, then back off.
+func waitCount(ctr *atomic.Int64, n int) {
+	for i := 0; ctr.Load() < int64(n); i++ {
+		if i < 1000 {
+			runtime.Gosched()
+		} else {
+			time.Sleep(20 * time.Microsecond)
+		}
+	}
 }
 
 func (g *gemmCall) run(w int) {
@@ -168,24 +202,27 @@ func (g *gemmCall) run(w int) {
 	mr, nr := kern.mr, kern.nr
 	ws := &g.ws[w]
 	mp := ceilDiv(g.m, mr)
-	it := 0
+	bi := 0
 	for jc := 0; jc < g.n; jc += g.nc {
 		ncur := min(g.nc, g.n-jc)
 		npanels := ceilDiv(ncur, nr)
-		packGrp := max(1, npanels/(4*g.workers))
+		packGrp := max(1, npanels/16)
 		packUnits := ceilDiv(npanels, packGrp)
-		units := g.nRowChk * g.colGrps
 		for pc := 0; pc < g.k; pc += g.kc {
 			kcur := min(g.kc, g.k-pc)
 			beta := g.beta
 			if pc > 0 {
 				beta = 1 // later k blocks accumulate onto the first
 			}
-			par := it & 1
-			it++
+			bl := &g.blocks[bi]
+			if bi > 0 {
+				// bPack is free once the previous block's units are done.
+				waitCount(&g.blocks[bi-1].workDone, g.units)
+			}
+			bi++
 			// Phase 1: the workers pack the B block together.
 			for {
-				u := int(g.packNext[par].Add(1) - 1)
+				u := int(bl.packNext.Add(1) - 1)
 				if u >= packUnits {
 					break
 				}
@@ -193,36 +230,29 @@ func (g *gemmCall) run(w int) {
 					j := jc + jp*nr
 					g.packB(g.bPack[jp*nr*kcur:(jp+1)*nr*kcur], j, min(nr, g.n-j), pc, kcur)
 				}
+				bl.packDone.Add(1)
 			}
-			if g.workers > 1 {
-				g.bar.wait()
+			if bl.workNext.Load() >= int64(g.units) {
+				continue // nothing left to compute in this block
 			}
-			if w == 0 {
-				// Everyone is past the other set's last use (the previous
-				// barrier), and nobody uses it before the next one.
-				g.packNext[par^1].Store(0)
-				g.workNext[par^1].Store(0)
-			}
+			waitCount(&bl.packDone, packUnits)
 			// Phase 2: units of (row chunk, column group) of C.
 			lastRow := -1
 			for {
-				u := int(g.workNext[par].Add(1) - 1)
-				if u >= units {
+				u := int(bl.workNext.Add(1) - 1)
+				if u >= g.units {
 					break
 				}
 				rc, cg := u/g.colGrps, u%g.colGrps
 				i0 := rc * g.rowStep * mr
-				mcur := min(min(rc+1, g.nRowChk)*g.rowStep, mp)*mr - i0
-				mcur = min(mcur, g.m-i0)
+				mcur := min(min((rc+1)*g.rowStep, mp)*mr, g.m) - i0
 				if rc != lastRow {
 					g.packA(ws.aPack, i0, mcur, pc, kcur)
 					lastRow = rc
 				}
 				q0, q1 := split(npanels, g.colGrps, cg)
 				g.macro(ws, i0, mcur, jc, q0, q1, kcur, beta)
-			}
-			if g.workers > 1 {
-				g.bar.wait() // the next B block overwrites bPack
+				bl.workDone.Add(1)
 			}
 		}
 	}
@@ -366,43 +396,4 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 			}
 		}
 	}
-}
-
-// barrier is a reusable rendezvous for the workers of one call. Waiters spin
-// briefly (phases are short and the wait usually is too), then sleep.
-type barrier struct {
-	count atomic.Int64
-	gen   atomic.Int64
-	n     int64
-	mu    sync.Mutex
-	cond  sync.Cond
-}
-
-func (b *barrier) init(n int) {
-	b.cond.L = &b.mu
-	b.n = int64(n)
-	b.count.Store(0)
-}
-
-func (b *barrier) wait() {
-	gen := b.gen.Load()
-	if b.count.Add(1) == b.n {
-		b.count.Store(0)
-		b.mu.Lock()
-		b.gen.Add(1)
-		b.cond.Broadcast()
-		b.mu.Unlock()
-		return
-	}
-	for range 200 {
-		if b.gen.Load() != gen {
-			return
-		}
-		runtime.Gosched()
-	}
-	b.mu.Lock()
-	for b.gen.Load() == gen {
-		b.cond.Wait()
-	}
-	b.mu.Unlock()
 }
