@@ -127,6 +127,9 @@ func TestOffsets(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("offset texts\n got %q\nwant %q\ntokens %q", got, want, e.Tokens)
 	}
+	if len(e.InputIDs) != len(want) {
+		t.Fatalf("%d tokens, want %d", len(e.InputIDs), len(want))
+	}
 	if e.InputIDs[8] != SepID {
 		t.Errorf("literal [SEP] in text gave id %d, want %d", e.InputIDs[8], SepID)
 	}
