@@ -41,57 +41,82 @@ const clampLogit = 50000
 // all real). It returns the vision update [B, Nv, d], the vision attention
 // probabilities [B·H, Nv, Nt], the text update [B, Nt, d] and the text
 // attention probabilities [B·H, Nt, Nv].
+//
+// The projections of the (long) image sequence are folded into the (short)
+// text side, which is the same linear algebra in another order:
+//
+//	scores_h = (x·Wq_hᵀ + bq_h)·s·K_hᵀ       = x·(s·K_h·Wq_h)ᵀ + s·K_h·bq_h
+//	vision_out = Σ_h P_h·V_h·Wo_hᵀ + bo     = P_cat·[V_h·Wo_hᵀ]_h + bo
+//	text_out_h = P'_h·(x·Wv_hᵀ + bv_h)      = (P'_h·x)·Wv_hᵀ + bv_h   (rows of P' sum to 1)
+//
+// so the image side costs O(Nv·H·Nt·d) instead of three Nv×d×embed_dim
+// projections: for short captions the fusion layer becomes almost free.
 func (m *BiMultiHeadAttention) Forward(vision, text *tensor.Dense, visionMask, textMask []bool) (visionOut, visionAttn, textOut, textAttn *tensor.Dense) {
 	vs, ts := vision.Shape(), text.Shape()
-	B, Nv, Nt := vs[0], vs[1], ts[1]
+	B, Nv, d, Nt := vs[0], vs[1], vs[2], ts[1]
 	E := m.VisionProj.Out()
 	H := m.Heads
 	hd := E / H
-
-	q := nn.Data(m.VisionProj.Forward(vision))
-	scale := float32(math.Pow(float64(hd), -0.5))
-	for i := range q {
-		q[i] *= scale
-	}
+	HT := H * Nt
+	x := nn.Data(vision)
 	k := nn.Data(m.TextProj.Forward(text))
-	vv := nn.Data(m.ValuesVisionProj.Forward(vision))
 	tv := nn.Data(m.ValuesTextProj.Forward(text))
+	wq, bq := nn.Data(m.VisionProj.Weight), nn.Data(m.VisionProj.Bias)
+	wo := nn.Data(m.OutVisionProj.Weight)
+	wv, bv := nn.Data(m.ValuesVisionProj.Weight), nn.Data(m.ValuesVisionProj.Bias)
+	scale := float32(math.Pow(float64(hd), -0.5))
 
-	// Scores [B·H, Nv, Nt], then the reference's stabilisation: subtract the
-	// global max (over the whole batch) and clamp.
-	sv := make([]float32, B*H*Nv*Nt)
+	// Scores of all heads side by side: sc[b] is [Nv, H·Nt].
+	sc := make([]float32, B*Nv*HT)
+	mq := make([]float32, HT*d)
+	cq := make([]float32, HT)
 	for b := 0; b < B; b++ {
 		for h := 0; h < H; h++ {
-			cpu.Sgemm(false, true, Nv, Nt, hd, 1, q[b*Nv*E+h*hd:], E, k[b*Nt*E+h*hd:], E, 0, sv[(b*H+h)*Nv*Nt:], Nt)
+			kh := k[b*Nt*E+h*hd:]
+			cpu.Sgemm(false, false, Nt, d, hd, scale, kh, E, wq[h*hd*d:], d, 0, mq[h*Nt*d:], d)
+			for j := 0; j < Nt; j++ {
+				var c float32
+				for i, w := range bq[h*hd : (h+1)*hd] {
+					c += kh[j*E+i] * w
+				}
+				cq[h*Nt+j] = c * scale
+			}
 		}
+		sb := sc[b*Nv*HT : (b+1)*Nv*HT]
+		for i := 0; i < Nv; i++ {
+			copy(sb[i*HT:(i+1)*HT], cq)
+		}
+		cpu.Sgemm(false, true, Nv, HT, d, 1, x[b*Nv*d:], d, mq, d, 1, sb, HT)
 	}
+	// The reference's stabilisation: subtract the global max (over the
+	// whole batch) and clamp.
 	gmax := float32(math.Inf(-1))
-	for _, x := range sv {
-		gmax = max(gmax, x)
+	for _, v := range sc {
+		gmax = max(gmax, v)
 	}
-	for i, x := range sv {
-		sv[i] = clamp(x - gmax)
+	for i, v := range sc {
+		sc[i] = clamp(v - gmax)
 	}
 
-	// Text → image: transpose, subtract each row's max, clamp, mask image
-	// padding with −Inf, softmax over Nv.
+	// Text → image [B·H, Nt, Nv]: transpose, subtract each row's max, clamp,
+	// mask image padding with −Inf, softmax over Nv.
 	st := make([]float32, B*H*Nt*Nv)
-	for bh := 0; bh < B*H; bh++ {
-		b := bh / H
-		src, dst := sv[bh*Nv*Nt:(bh+1)*Nv*Nt], st[bh*Nt*Nv:(bh+1)*Nt*Nv]
+	for b := 0; b < B; b++ {
+		sb := sc[b*Nv*HT : (b+1)*Nv*HT]
+		dst := st[b*HT*Nv : (b+1)*HT*Nv] // rows h·Nt + j
 		for i := 0; i < Nv; i++ {
-			for j := 0; j < Nt; j++ {
-				dst[j*Nv+i] = src[i*Nt+j]
+			for c, v := range sb[i*HT : (i+1)*HT] {
+				dst[c*Nv+i] = v
 			}
 		}
-		for j := 0; j < Nt; j++ {
-			row := dst[j*Nv : (j+1)*Nv]
+		for r := 0; r < HT; r++ {
+			row := dst[r*Nv : (r+1)*Nv]
 			rmax := float32(math.Inf(-1))
-			for _, x := range row {
-				rmax = max(rmax, x)
+			for _, v := range row {
+				rmax = max(rmax, v)
 			}
-			for i, x := range row {
-				row[i] = clamp(x - rmax)
+			for i, v := range row {
+				row[i] = clamp(v - rmax)
 			}
 			if visionMask != nil {
 				for i, keep := range visionMask[b*Nv : (b+1)*Nv] {
@@ -104,13 +129,12 @@ func (m *BiMultiHeadAttention) Forward(vision, text *tensor.Dense, visionMask, t
 	}
 	nn.SoftmaxRows(st, Nv)
 
-	// Image → text: mask text padding with −Inf, softmax over Nt.
+	// Image → text: mask text padding with −Inf, softmax over each head's Nt.
 	if textMask != nil {
-		for bh := 0; bh < B*H; bh++ {
-			b := bh / H
+		for b := 0; b < B; b++ {
 			tm := textMask[b*Nt : (b+1)*Nt]
-			for i := 0; i < Nv; i++ {
-				row := sv[(bh*Nv+i)*Nt : (bh*Nv+i+1)*Nt]
+			for r := b * Nv * H; r < (b+1)*Nv*H; r++ {
+				row := sc[r*Nt : (r+1)*Nt]
 				for j, keep := range tm {
 					if !keep {
 						row[j] = float32(math.Inf(-1))
@@ -119,20 +143,42 @@ func (m *BiMultiHeadAttention) Forward(vision, text *tensor.Dense, visionMask, t
 			}
 		}
 	}
-	nn.SoftmaxRows(sv, Nt)
+	nn.SoftmaxRows(sc, Nt)
 
-	vo := make([]float32, B*Nv*E)
+	vo := make([]float32, B*Nv*d)
 	to := make([]float32, B*Nt*E)
+	vt := make([]float32, HT*d) // [V_h·Wo_hᵀ]_h, then (P'·x) per head
+	bo := nn.Data(m.OutVisionProj.Bias)
 	for b := 0; b < B; b++ {
 		for h := 0; h < H; h++ {
-			bh := b*H + h
-			cpu.Sgemm(false, false, Nv, hd, Nt, 1, sv[bh*Nv*Nt:], Nt, tv[b*Nt*E+h*hd:], E, 0, vo[b*Nv*E+h*hd:], E)
-			cpu.Sgemm(false, false, Nt, hd, Nv, 1, st[bh*Nt*Nv:], Nv, vv[b*Nv*E+h*hd:], E, 0, to[b*Nt*E+h*hd:], E)
+			cpu.Sgemm(false, true, Nt, d, hd, 1, tv[b*Nt*E+h*hd:], E, wo[h*hd:], E, 0, vt[h*Nt*d:], d)
+		}
+		ob := vo[b*Nv*d : (b+1)*Nv*d]
+		for i := 0; i < Nv; i++ {
+			copy(ob[i*d:(i+1)*d], bo)
+		}
+		cpu.Sgemm(false, false, Nv, d, HT, 1, sc[b*Nv*HT:], HT, vt, d, 1, ob, d)
+
+		cpu.Sgemm(false, false, HT, d, Nv, 1, st[b*HT*Nv:], Nv, x[b*Nv*d:], d, 0, vt, d)
+		for j := 0; j < Nt; j++ {
+			copy(to[(b*Nt+j)*E:(b*Nt+j+1)*E], bv)
+		}
+		for h := 0; h < H; h++ {
+			cpu.Sgemm(false, true, Nt, hd, d, 1, vt[h*Nt*d:], d, wv[h*hd*d:], d, 1, to[b*Nt*E+h*hd:], E)
 		}
 	}
-	visionOut = m.OutVisionProj.Forward(nn.FromData(vo, B, Nv, E))
 	textOut = m.OutTextProj.Forward(nn.FromData(to, B, Nt, E))
-	return visionOut, nn.FromData(sv, B*H, Nv, Nt), textOut, nn.FromData(st, B*H, Nt, Nv)
+
+	// The vision probabilities in the reference's [B·H, Nv, Nt] layout.
+	va := make([]float32, len(sc))
+	for b := 0; b < B; b++ {
+		for i := 0; i < Nv; i++ {
+			for h := 0; h < H; h++ {
+				copy(va[((b*H+h)*Nv+i)*Nt:((b*H+h)*Nv+i+1)*Nt], sc[((b*Nv+i)*H+h)*Nt:((b*Nv+i)*H+h+1)*Nt])
+			}
+		}
+	}
+	return nn.FromData(vo, B, Nv, d), nn.FromData(va, B*H, Nv, Nt), textOut, nn.FromData(st, B*H, Nt, Nv)
 }
 
 func clamp(x float32) float32 { return min(max(x, -clampLogit), clampLogit) }

@@ -65,7 +65,7 @@ func (l *TextEnhancerLayer) Forward(text, posEmbed *tensor.Dense, selfAttention 
 func (l *TextEnhancerLayer) ffn(h []float32, rows, d int) {
 	mid := make([]float32, rows*l.FC1.Out())
 	l.FC1.ForwardSlice(mid, h, rows)
-	l.Act.Apply(mid)
+	activate(l.Act, mid)
 	y := make([]float32, rows*d)
 	l.FC2.ForwardSlice(y, mid, rows)
 	for i, v := range y {
