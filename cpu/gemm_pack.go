@@ -59,9 +59,17 @@ type gemmCall struct {
 	units   int // compute units per block: nRowChk * colGrps
 
 	blocks []gemmBlock
-	bPack  []float32
-	ws     []gemmWorker
 	refs   atomic.Int64 // participants still running
+	// Packing buffers, pooled apart from the call: only workers that claim
+	// units touch them, and all units are done when the caller returns, so
+	// the caller recycles them at once even if a late helper still holds
+	// the call itself.
+	bufs *gemmBufs
+}
+
+type gemmBufs struct {
+	bPack []float32
+	ws    []gemmWorker
 }
 
 // gemmBlock counts the claimed and finished units of one B block.
@@ -76,7 +84,7 @@ type gemmWorker struct {
 	tile  []float32
 }
 
-var gemmPool sync.Pool
+var gemmPool, gemmBufPool sync.Pool
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
 func ceilDiv(x, m int) int { return (x + m - 1) / m }
@@ -146,14 +154,19 @@ func sgemmPacked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float
 		bl.workNext.Store(0)
 		bl.workDone.Store(0)
 	}
-	if need := g.kc * roundUp(min(n, g.nc), nr); len(g.bPack) < need {
-		g.bPack = make([]float32, need)
+	bufs, _ := gemmBufPool.Get().(*gemmBufs)
+	if bufs == nil {
+		bufs = new(gemmBufs)
 	}
-	if len(g.ws) < workers {
-		g.ws = append(g.ws, make([]gemmWorker, workers-len(g.ws))...)
+	g.bufs = bufs
+	if need := g.kc * roundUp(min(n, g.nc), nr); len(bufs.bPack) < need {
+		bufs.bPack = make([]float32, need)
 	}
-	for i := range g.ws[:workers] {
-		w := &g.ws[i]
+	if len(bufs.ws) < workers {
+		bufs.ws = append(bufs.ws, make([]gemmWorker, workers-len(bufs.ws))...)
+	}
+	for i := range bufs.ws[:workers] {
+		w := &bufs.ws[i]
 		if need := g.kc * g.rowStep * mr; len(w.aPack) < need {
 			w.aPack = make([]float32, need)
 		}
@@ -169,6 +182,7 @@ func sgemmPacked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float
 	g.run(0)
 	// Helpers may still be finishing units of the last block.
 	waitCount(&g.blocks[nblocks-1].workDone, g.units)
+	gemmBufPool.Put(bufs)
 	g.release()
 }
 
@@ -200,7 +214,7 @@ func waitCount(ctr *atomic.Int64, n int) {
 func (g *gemmCall) run(w int) {
 	kern := g.kern
 	mr, nr := kern.mr, kern.nr
-	ws := &g.ws[w]
+	var bufs *gemmBufs // read only after claiming a unit: see gemmCall.bufs
 	mp := ceilDiv(g.m, mr)
 	bi := 0
 	for jc := 0; jc < g.n; jc += g.nc {
@@ -226,9 +240,10 @@ func (g *gemmCall) run(w int) {
 				if u >= packUnits {
 					break
 				}
+				bufs = g.bufs
 				for jp := u * packGrp; jp < min((u+1)*packGrp, npanels); jp++ {
 					j := jc + jp*nr
-					g.packB(g.bPack[jp*nr*kcur:(jp+1)*nr*kcur], j, min(nr, g.n-j), pc, kcur)
+					g.packB(bufs.bPack[jp*nr*kcur:(jp+1)*nr*kcur], j, min(nr, g.n-j), pc, kcur)
 				}
 				bl.packDone.Add(1)
 			}
@@ -243,6 +258,8 @@ func (g *gemmCall) run(w int) {
 				if u >= g.units {
 					break
 				}
+				bufs = g.bufs
+				ws := &bufs.ws[w]
 				rc, cg := u/g.colGrps, u%g.colGrps
 				i0 := rc * g.rowStep * mr
 				mcur := min(min((rc+1)*g.rowStep, mp)*mr, g.m) - i0
@@ -251,7 +268,7 @@ func (g *gemmCall) run(w int) {
 					lastRow = rc
 				}
 				q0, q1 := split(npanels, g.colGrps, cg)
-				g.macro(ws, i0, mcur, jc, q0, q1, kcur, beta)
+				g.macro(bufs.bPack, ws, i0, mcur, jc, q0, q1, kcur, beta)
 				bl.workDone.Add(1)
 			}
 		}
@@ -259,7 +276,7 @@ func (g *gemmCall) run(w int) {
 }
 
 // macro multiplies the packed A block (rows i0..i0+mcur) by B panels q0..q1.
-func (g *gemmCall) macro(ws *gemmWorker, i0, mcur, jc, q0, q1, kcur int, beta float32) {
+func (g *gemmCall) macro(bPack []float32, ws *gemmWorker, i0, mcur, jc, q0, q1, kcur int, beta float32) {
 	kern := g.kern
 	mr, nr := kern.mr, kern.nr
 	micro := kern.micro
@@ -268,7 +285,7 @@ func (g *gemmCall) macro(ws *gemmWorker, i0, mcur, jc, q0, q1, kcur int, beta fl
 	for jp := q0; jp < q1; jp++ {
 		j := jc + jp*nr
 		cols := min(nr, g.n-j)
-		bp := &g.bPack[jp*nr*kcur]
+		bp := &bPack[jp*nr*kcur]
 		for ip := 0; ip*mr < mcur; ip++ {
 			i := i0 + ip*mr
 			rows := min(mr, mcur-ip*mr)
