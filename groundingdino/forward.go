@@ -1,0 +1,205 @@
+package groundingdino
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gsam-go/gsam/backbone"
+	"github.com/gsam-go/gsam/decoder"
+	"github.com/gsam-go/gsam/enhancer"
+	"github.com/gsam-go/gsam/nn"
+	"github.com/gsam-go/gsam/query"
+	"github.com/gsam-go/gsam/tokenize"
+	"gorgonia.org/tensor"
+)
+
+// Inputs are what the processor produces, in the reference's layout.
+type Inputs struct {
+	PixelValues *tensor.Dense // [B, 3, H, W], normalised
+	PixelMask   []uint8       // B×H×W, 1 on real pixels; nil = no padding
+	// InputIDs, TokenTypeIDs and AttentionMask are B×T row-major, padded
+	// to the longest caption (AttentionMask 0 on padding). T ≤ max_text_len.
+	InputIDs, TokenTypeIDs, AttentionMask []int64
+	T                                     int
+}
+
+// Outputs are GroundingDinoObjectDetectionOutput's tensors.
+type Outputs struct {
+	Logits    *tensor.Dense // [B, Q, max_text_len]
+	PredBoxes *tensor.Dense // [B, Q, 4] (cx, cy, w, h) in [0, 1]
+
+	EncoderLastHiddenStateVision *tensor.Dense
+	EncoderLastHiddenStateText   *tensor.Dense
+	EncOutputsClass              *tensor.Dense
+	EncOutputsCoordLogits        *tensor.Dense
+	EncoderLogits                *tensor.Dense
+	EncoderPredBoxes             *tensor.Dense
+	InitReferencePoints          *tensor.Dense
+	IntermediateHiddenStates     *tensor.Dense
+	IntermediateReferencePoints  *tensor.Dense
+	LastHiddenState              *tensor.Dense
+}
+
+// Trace, when not nil, receives intermediate tensors under the reference's
+// names (act.model.…, output.…), for gsam verify.
+type Trace func(name string, t *tensor.Dense)
+
+func (tr Trace) put(name string, t *tensor.Dense) {
+	if tr != nil && t != nil {
+		tr(name, t)
+	}
+}
+
+// Stage timings can be observed through a StageHook (gsam bench).
+type StageHook func(stage string)
+
+// Forward runs the detector. trace and hook may be nil.
+func (m *Model) Forward(ctx context.Context, in Inputs, trace Trace, hook StageHook) (*Outputs, error) {
+	if in.PixelValues == nil {
+		return nil, fmt.Errorf("groundingdino: no pixel values")
+	}
+	ps := in.PixelValues.Shape()
+	if len(ps) != 4 || ps[1] != 3 || ps[2] == 0 || ps[3] == 0 {
+		return nil, fmt.Errorf("groundingdino: pixel values %v, want [B, 3, H, W]", ps)
+	}
+	B, H, W, T := ps[0], ps[2], ps[3], in.T
+	if T <= 0 || len(in.InputIDs) != B*T || len(in.AttentionMask) != B*T || (in.TokenTypeIDs != nil && len(in.TokenTypeIDs) != B*T) {
+		return nil, fmt.Errorf("groundingdino: text inputs of %d ids / %d mask values for %d captions of %d tokens", len(in.InputIDs), len(in.AttentionMask), B, T)
+	}
+	if T > m.Config.MaxTextLen {
+		return nil, fmt.Errorf("groundingdino: %d text tokens exceed max_text_len %d (split the prompt)", T, m.Config.MaxTextLen)
+	}
+	if in.PixelMask != nil && len(in.PixelMask) != B*H*W {
+		return nil, fmt.Errorf("groundingdino: pixel mask has %d values, want %d", len(in.PixelMask), B*H*W)
+	}
+	pixelMask := in.PixelMask
+	if pixelMask == nil {
+		pixelMask = make([]uint8, B*H*W)
+		for i := range pixelMask {
+			pixelMask[i] = 1
+		}
+	}
+	stage := func(name string) error {
+		if hook != nil {
+			hook(name)
+		}
+		return ctx.Err()
+	}
+
+	// Text: BERT sees the sub-sentence mask and position ids, not the padding mask.
+	if err := stage("text"); err != nil {
+		return nil, err
+	}
+	selfAttn := make([]bool, B*T*T)
+	posIDs := make([]int64, B*T)
+	for b := 0; b < B; b++ {
+		mk, p := tokenize.TextSelfAttentionMask(in.InputIDs[b*T : (b+1)*T])
+		copy(selfAttn[b*T*T:], mk)
+		copy(posIDs[b*T:], p)
+	}
+	textHidden, err := m.Text.Forward(in.InputIDs, in.TokenTypeIDs, posIDs, B, T, selfAttn)
+	if err != nil {
+		return nil, fmt.Errorf("groundingdino: text backbone: %w", err)
+	}
+	trace.put("act.model.text_backbone.last_hidden_state", textHidden)
+	textFeatures := m.TextProjection.Forward(textHidden)
+	trace.put("act.model.text_projection", textFeatures)
+	textMask := make([]bool, B*T)
+	for i, v := range in.AttentionMask {
+		textMask[i] = v != 0
+	}
+
+	// Vision: backbone, projections, flattening.
+	if err := stage("backbone"); err != nil {
+		return nil, err
+	}
+	maps, err := m.Vision.Backbone.Forward(in.PixelValues, pixelMask)
+	if err != nil {
+		return nil, fmt.Errorf("groundingdino: backbone: %w", err)
+	}
+	for i, fm := range maps {
+		trace.put(fmt.Sprintf("act.model.backbone.conv_encoder.%d.0", i), fm.Features)
+	}
+	levels := m.Vision.Project(maps, pixelMask, B, H, W)
+	for i, lv := range levels {
+		trace.put(fmt.Sprintf("act.model.input_proj_vision.%d", i), lv.Source)
+		name := "act.model.backbone.position_embedding"
+		if i > 0 {
+			name += fmt.Sprintf("#%d", i+1)
+		}
+		trace.put(name, lv.PosEmbed)
+	}
+	flat, err := backbone.Flatten(levels, m.Vision.LevelEmbed)
+	if err != nil {
+		return nil, err
+	}
+	visionMask := make([]bool, len(flat.Mask))
+	for i, v := range flat.Mask {
+		visionMask[i] = v != 0
+	}
+
+	// Feature enhancer.
+	if err := stage("encoder"); err != nil {
+		return nil, err
+	}
+	enc := m.Encoder.Forward(enhancer.Inputs{
+		Vision: flat.Source, VisionPos: flat.PosEmbed, VisionMask: visionMask,
+		SpatialShapes: flat.SpatialShapes, LevelStart: flat.LevelStart, ValidRatios: nn.Data(flat.ValidRatios),
+		Text: textFeatures, TextMask: textMask, TextSelfAttention: selfAttn, TextPositionIDs: posIDs,
+	})
+	trace.put("output.encoder_last_hidden_state_vision", enc.Vision)
+	trace.put("output.encoder_last_hidden_state_text", enc.Text)
+	for i := range enc.VisionStates {
+		trace.put(fmt.Sprintf("output.encoder_vision_hidden_states.%d", i), enc.VisionStates[i])
+		trace.put(fmt.Sprintf("output.encoder_text_hidden_states.%d", i), enc.TextStates[i])
+	}
+
+	// Language-guided query selection.
+	if err := stage("query"); err != nil {
+		return nil, err
+	}
+	sel, err := m.Query.Forward(query.Input{
+		Vision: enc.Vision, Text: enc.Text, TextFeatures: textFeatures,
+		VisionMask: visionMask, TextMask: textMask, SpatialShapes: flat.SpatialShapes,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("groundingdino: query selection: %w", err)
+	}
+
+	// Cross-modality decoder and heads.
+	if err := stage("decoder"); err != nil {
+		return nil, err
+	}
+	dec, err := m.Decoder.Forward(decoder.Input{
+		Target: sel.Target, ReferencePoints: sel.ReferencePoints,
+		Vision: enc.Vision, VisionMask: visionMask, Text: enc.Text, TextMask: textMask,
+		SpatialShapes: flat.SpatialShapes, ValidRatios: nn.Data(flat.ValidRatios),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("groundingdino: decoder: %w", err)
+	}
+	out := &Outputs{
+		Logits: dec.Logits, PredBoxes: dec.PredBoxes,
+		EncoderLastHiddenStateVision: enc.Vision, EncoderLastHiddenStateText: enc.Text,
+		EncOutputsClass: sel.EncOutputsClass, EncOutputsCoordLogits: sel.EncOutputsCoordLogits,
+		EncoderLogits: sel.EncoderLogits, InitReferencePoints: sel.ReferencePoints,
+		IntermediateHiddenStates: dec.IntermediateHiddenStates, IntermediateReferencePoints: dec.IntermediateReferencePoints,
+		LastHiddenState: dec.LastHiddenState,
+	}
+	if sel.TopK != nil {
+		out.EncoderPredBoxes = sel.ReferencePoints
+	}
+	for name, t := range map[string]*tensor.Dense{
+		"output.logits": out.Logits, "output.pred_boxes": out.PredBoxes,
+		"output.enc_outputs_class": out.EncOutputsClass, "output.enc_outputs_coord_logits": out.EncOutputsCoordLogits,
+		"output.encoder_logits": out.EncoderLogits, "output.encoder_pred_boxes": out.EncoderPredBoxes,
+		"output.init_reference_points": out.InitReferencePoints, "output.intermediate_hidden_states": out.IntermediateHiddenStates,
+		"output.intermediate_reference_points": out.IntermediateReferencePoints, "output.last_hidden_state": out.LastHiddenState,
+	} {
+		trace.put(name, t)
+	}
+	if err := stage("done"); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -1,0 +1,89 @@
+package groundingdino
+
+import (
+	"context"
+	"sort"
+	"testing"
+
+	"github.com/gsam-go/gsam/internal/fixture"
+	"github.com/gsam-go/gsam/nn"
+	"gorgonia.org/tensor"
+)
+
+// fixtureInputs reads the inputs the reference model was fed.
+func fixtureInputs(t *testing.T, name string) (Inputs, map[string]bool) {
+	f := fixture.Tensors(t, name+"/case/tensors.safetensors")
+	ids, s := fixture.Int(t, f, "input.input_ids")
+	tt, _ := fixture.Int(t, f, "input.token_type_ids")
+	am, _ := fixture.Int(t, f, "input.attention_mask")
+	pm, _ := fixture.Int(t, f, "input.pixel_mask")
+	mask := make([]uint8, len(pm))
+	for i, v := range pm {
+		mask[i] = uint8(v)
+	}
+	stored := map[string]bool{}
+	for _, k := range f.Keys() {
+		stored[k] = true
+	}
+	return Inputs{
+		PixelValues: fixture.Float(t, f, "input.pixel_values"), PixelMask: mask,
+		InputIDs: ids, TokenTypeIDs: tt, AttentionMask: am, T: s[1],
+	}, stored
+}
+
+func TestForwardParity(t *testing.T) {
+	for _, name := range []string{"gdino_swin_single", "gdino_swin_batch", "gdino_resnet"} {
+		t.Run(name, func(t *testing.T) {
+			m, err := LoadModel(fixture.Dir(t, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in, stored := fixtureInputs(t, name)
+			f := fixture.Tensors(t, name+"/case/tensors.safetensors")
+			got := map[string]*tensor.Dense{}
+			_, err = m.Forward(context.Background(), in, func(n string, x *tensor.Dense) { got[n] = x }, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for n := range got {
+				if stored[n] {
+					names = append(names, n)
+				}
+			}
+			sort.Strings(names)
+			for _, n := range []string{"output.logits", "output.pred_boxes", "output.init_reference_points", "output.encoder_last_hidden_state_vision"} {
+				if !stored[n] || got[n] == nil {
+					t.Errorf("%s not compared", n)
+				}
+			}
+			for _, n := range names {
+				fixture.Check(t, f, n, got[n])
+			}
+			t.Logf("%d tensors compared", len(names))
+		})
+	}
+}
+
+func TestForwardRejectsBadInput(t *testing.T) {
+	m, err := LoadModel(fixture.Dir(t, "gdino_swin_single"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := fixtureInputs(t, "gdino_swin_single")
+	bad := in
+	bad.T = 3
+	if _, err := m.Forward(context.Background(), bad, nil, nil); err == nil {
+		t.Error("mismatched text length accepted")
+	}
+	bad = in
+	bad.PixelValues = nn.New(1, 1, 8, 8)
+	if _, err := m.Forward(context.Background(), bad, nil, nil); err == nil {
+		t.Error("one-channel image accepted")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := m.Forward(ctx, in, nil, nil); err == nil {
+		t.Error("cancelled context ignored")
+	}
+}
