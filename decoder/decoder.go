@@ -176,7 +176,7 @@ func (d *Decoder) Forward(in Input) (*Output, error) {
 			}
 		}
 		pos := d.ReferencePointsHead.Forward(nn.FromData(sinePosEmbed(level0, 4, D/2), B, Q, 2*D))
-		h = d.Layers[idx].Forward(h, pos, nn.FromData(refIn, B, Q, L, 4), m)
+		h = d.Layers[idx].forward(h, pos, nn.FromData(refIn, B, Q, L, 4), m)
 
 		// Iterative refinement: the box head predicts a delta in logit
 		// space; the next layer starts from the refined (detached) boxes.

@@ -48,10 +48,10 @@ type memory struct {
 	levelStart []int
 }
 
-// Forward runs the layer on queries h [B, Q, d] with their position
+// forward runs the layer on queries h [B, Q, d] with their position
 // embedding pos [B, Q, d] and reference boxes ref [B, Q, L, 4] (already
 // scaled by the valid ratios).
-func (l *Layer) Forward(h, pos, ref *tensor.Dense, m *memory) *tensor.Dense {
+func (l *Layer) forward(h, pos, ref *tensor.Dense, m *memory) *tensor.Dense {
 	h = l.selfAttention(h, pos)
 	h = l.textCrossAttention(h, pos, m.text, m.textMask)
 	cross, _ := l.EncoderAttn.Forward(h, pos, m.vision, m.visionMask, ref, m.shapes, m.levelStart)
