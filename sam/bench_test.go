@@ -1,0 +1,61 @@
+package sam
+
+import (
+	"context"
+	"testing"
+
+	"github.com/gsam-go/gsam/nn"
+	"github.com/gsam-go/gsam/weights"
+)
+
+// fullSizeModel is facebook/sam-vit-base with random weights.
+func fullSizeModel(b *testing.B) *Model {
+	b.Helper()
+	_, c := loadManifest(b)
+	m, err := New(c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	weights.Randomize(m, 1)
+	m.Prepare()
+	return m
+}
+
+// BenchmarkVitBEncoder1024 runs the ViT-B image encoder at 1024×1024
+// (PyTorch on the same 2-core machine: 5.9 s).
+func BenchmarkVitBEncoder1024(b *testing.B) {
+	m := fullSizeModel(b)
+	pixels := nn.New(1, 3, 1024, 1024)
+	d := nn.Data(pixels)
+	for i := range d {
+		d[i] = float32(i%251)/125 - 1
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := m.Embed(ctx, pixels); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")
+}
+
+// BenchmarkMaskDecoderOneBox decodes one box prompt on a 64×64 embedding
+// (PyTorch on this machine: 47 ms).
+func BenchmarkMaskDecoderOneBox(b *testing.B) {
+	m := fullSizeModel(b)
+	emb := &Embedding{Embeddings: nn.New(1, 256, 64, 64)}
+	d := nn.Data(emb.Embeddings)
+	for i := range d {
+		d[i] = float32(i%97)/97 - 0.5
+	}
+	prompts := &Prompts{Boxes: [][4]float32{{100, 200, 600, 700}}}
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := m.Decode(ctx, emb, prompts, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/op")
+}
