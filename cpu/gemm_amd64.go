@@ -6,6 +6,9 @@ package cpu
 func sgemmMicroAVX2x6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
+func packBTransAVX2(dst, src *float32, ldb, kc8 int)
+
+//go:noescape
 func sgemmMicroAVX512x12x32(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 
 // Blocking for Zen 3 (32 KiB L1d, 512 KiB L2, shared L3): the 256×16 B
@@ -14,7 +17,21 @@ var avx2Kernel = &gemmKernel{
 	name: "avx2-fma 6x16",
 	mr:   6, nr: 16,
 	kc: 256, mc: 144, nc: 4080,
-	micro: sgemmMicroAVX2x6x16,
+	micro:  sgemmMicroAVX2x6x16,
+	packBT: packBTrans16,
+}
+
+// packBTrans16 packs a full 16-column panel of a transposed B with AVX2
+// 8×8 transposes; the last kc%8 rows are left to the caller.
+func packBTrans16(dst, b []float32, off, ldb, kc int) int {
+	kc8 := kc / 8
+	if kc8 == 0 {
+		return 0
+	}
+	_ = dst[kc8*8*16-1]
+	_ = b[off+15*ldb+kc8*8-1]
+	packBTransAVX2(&dst[0], &b[off], ldb, kc8)
+	return kc8 * 8
 }
 
 // The AVX-512 kernel could not be run where it was written (no AVX-512 on

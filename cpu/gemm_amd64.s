@@ -287,3 +287,76 @@ avx512overwrite:
 	STORE32Z(Z22, Z23)
 	VZEROUPPER
 	RET
+
+// ------------------------------------------------- B packing, transposed B
+// packBTransAVX2 packs a full 16-column panel of a transposed (n×k) B:
+// dst[p*16 + x] = src[x*ldb + p] for x < 16, p < 8*kc8, as 8×8 transposes.
+
+// T8 transposes rows base..base+7 (8 floats each) into dst+doff, stride 64 B.
+#define T8(base, doff) \
+	LEAQ       (base)(R9*4), R13;      \
+	VMOVUPS    (base), Y0;             \
+	VMOVUPS    (base)(R9*1), Y1;       \
+	VMOVUPS    (base)(R9*2), Y2;       \
+	VMOVUPS    (base)(R10*1), Y3;      \
+	VMOVUPS    (R13), Y4;              \
+	VMOVUPS    (R13)(R9*1), Y5;        \
+	VMOVUPS    (R13)(R9*2), Y6;        \
+	VMOVUPS    (R13)(R10*1), Y7;       \
+	VUNPCKLPS  Y1, Y0, Y8;             \
+	VUNPCKHPS  Y1, Y0, Y9;             \
+	VUNPCKLPS  Y3, Y2, Y10;            \
+	VUNPCKHPS  Y3, Y2, Y11;            \
+	VUNPCKLPS  Y5, Y4, Y12;            \
+	VUNPCKHPS  Y5, Y4, Y13;            \
+	VUNPCKLPS  Y7, Y6, Y14;            \
+	VUNPCKHPS  Y7, Y6, Y15;            \
+	VSHUFPS    $0x44, Y10, Y8, Y0;     \
+	VSHUFPS    $0xEE, Y10, Y8, Y1;     \
+	VSHUFPS    $0x44, Y11, Y9, Y2;     \
+	VSHUFPS    $0xEE, Y11, Y9, Y3;     \
+	VSHUFPS    $0x44, Y14, Y12, Y4;    \
+	VSHUFPS    $0xEE, Y14, Y12, Y5;    \
+	VSHUFPS    $0x44, Y15, Y13, Y6;    \
+	VSHUFPS    $0xEE, Y15, Y13, Y7;    \
+	VPERM2F128 $0x20, Y4, Y0, Y8;      \
+	VPERM2F128 $0x20, Y5, Y1, Y9;      \
+	VPERM2F128 $0x20, Y6, Y2, Y10;     \
+	VPERM2F128 $0x20, Y7, Y3, Y11;     \
+	VPERM2F128 $0x31, Y4, Y0, Y12;     \
+	VPERM2F128 $0x31, Y5, Y1, Y13;     \
+	VPERM2F128 $0x31, Y6, Y2, Y14;     \
+	VPERM2F128 $0x31, Y7, Y3, Y15;     \
+	VMOVUPS    Y8, doff(DI);           \
+	VMOVUPS    Y9, doff+64(DI);        \
+	VMOVUPS    Y10, doff+128(DI);      \
+	VMOVUPS    Y11, doff+192(DI);      \
+	VMOVUPS    Y12, doff+256(DI);      \
+	VMOVUPS    Y13, doff+320(DI);      \
+	VMOVUPS    Y14, doff+384(DI);      \
+	VMOVUPS    Y15, doff+448(DI)
+
+// func packBTransAVX2(dst, src *float32, ldb, kc8 int)
+TEXT ·packBTransAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ldb+16(FP), R9
+	MOVQ kc8+24(FP), CX
+	SHLQ $2, R9
+	LEAQ (R9)(R9*2), R10   // 3 rows
+	LEAQ (SI)(R9*8), R12   // rows 8..15
+	TESTQ CX, CX
+	JZ    packbtdone
+
+packbtloop:
+	T8(SI, 0)
+	T8(R12, 32)
+	ADDQ $32, SI
+	ADDQ $32, R12
+	ADDQ $512, DI
+	DECQ CX
+	JNZ  packbtloop
+
+packbtdone:
+	VZEROUPPER
+	RET

@@ -23,6 +23,9 @@ type gemmKernel struct {
 	mr, nr     int
 	kc, mc, nc int // cache blocking: kc×nr B panel in L1, mc×kc A block in L2, kc×nc B block in L3
 	micro      microKernel
+	// packBT, if set, packs the first rows of a full nr-column panel of a
+	// transposed B (dst[p*nr+x] = b[off+x*ldb+p]) and says how many it did.
+	packBT func(dst, b []float32, off, ldb, kc int) int
 }
 
 // kernelInUse is the kernel Sgemm runs; set by the per-architecture init.
@@ -377,21 +380,29 @@ func (g *gemmCall) packB(dst []float32, j, cols, pc, kcur int) {
 		return
 	}
 	// B is n×k (the Linear layout): a transpose.
+	p0 := 0
+	if cols == nr && g.kern.packBT != nil {
+		p0 = g.kern.packBT(dst, b, j*ldb+pc, ldb, kcur)
+		if p0 == kcur {
+			return
+		}
+	}
 	x := 0
 	for ; x+4 <= cols; x += 4 {
-		s0 := b[(j+x)*ldb+pc : (j+x)*ldb+pc+kcur]
-		s1 := b[(j+x+1)*ldb+pc : (j+x+1)*ldb+pc+kcur]
-		s2 := b[(j+x+2)*ldb+pc : (j+x+2)*ldb+pc+kcur]
-		s3 := b[(j+x+3)*ldb+pc : (j+x+3)*ldb+pc+kcur]
-		for p := range s0 {
+		s0 := b[(j+x)*ldb+pc+p0 : (j+x)*ldb+pc+kcur]
+		s1 := b[(j+x+1)*ldb+pc+p0 : (j+x+1)*ldb+pc+kcur]
+		s2 := b[(j+x+2)*ldb+pc+p0 : (j+x+2)*ldb+pc+kcur]
+		s3 := b[(j+x+3)*ldb+pc+p0 : (j+x+3)*ldb+pc+kcur]
+		for q := range s0 {
+			p := q + p0
 			dp := dst[p*nr+x : p*nr+x+4 : p*nr+x+4]
-			dp[0], dp[1], dp[2], dp[3] = s0[p], s1[p], s2[p], s3[p]
+			dp[0], dp[1], dp[2], dp[3] = s0[q], s1[q], s2[q], s3[q]
 		}
 	}
 	for ; x < cols; x++ {
-		src := b[(j+x)*ldb+pc : (j+x)*ldb+pc+kcur]
+		src := b[(j+x)*ldb+pc+p0 : (j+x)*ldb+pc+kcur]
 		for p, v := range src {
-			dst[p*nr+x] = v
+			dst[(p+p0)*nr+x] = v
 		}
 	}
 	if cols < nr {
