@@ -10,10 +10,6 @@ func checkProcessor(dir string) ([]parity.Result, error) {
 	return nil, fmt.Errorf("verify: %s is an image-processor folder; its checks are not wired in yet", dir)
 }
 
-func checkGroundingDino(dir string) ([]parity.Result, error) {
-	return nil, fmt.Errorf("verify: %s is a Grounding DINO folder; the end-to-end model is not wired in yet", dir)
-}
-
 func checkSAM(dir string) ([]parity.Result, error) {
 	return nil, fmt.Errorf("verify: %s is a SAM folder; the model is not wired in yet", dir)
 }
