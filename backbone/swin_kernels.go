@@ -37,20 +37,18 @@ func parallelFor(n int, fn func(lo, hi int)) {
 	wg.Wait()
 }
 
-// layerNormRow writes LayerNorm(src) into dst (they may alias); statistics
-// accumulate in float64.
+// layerNormRow writes LayerNorm(src) into dst (they may alias). One pass
+// gathers the sum and the sum of squares in float64, ample for float32 rows.
 func layerNormRow(dst, src, w, b []float32, eps float32) {
-	var mean float64
+	var s, ss float64
 	for _, v := range src {
-		mean += float64(v)
+		f := float64(v)
+		s += f
+		ss += f * f
 	}
-	mean /= float64(len(src))
-	var variance float64
-	for _, v := range src {
-		d := float64(v) - mean
-		variance += d * d
-	}
-	variance /= float64(len(src))
+	n := float64(len(src))
+	mean := s / n
+	variance := max(ss/n-mean*mean, 0)
 	inv := float32(1 / math.Sqrt(variance+float64(eps)))
 	m := float32(mean)
 	for i, v := range src {
@@ -73,31 +71,35 @@ func layerNormRows(dst, src, w, b []float32, eps float32) {
 func geluParallel(x []float32) {
 	const chunk = 1 << 14
 	parallelFor((len(x)+chunk-1)/chunk, func(lo, hi int) {
-		seg := x[lo*chunk : min(hi*chunk, len(x))]
-		for i, v := range seg {
-			seg[i] = 0.5 * v * (1 + erff(v*(1/math.Sqrt2)))
-		}
+		geluSlice(x[lo*chunk : min(hi*chunk, len(x))])
 	})
 }
 
-// erff is erf for float32: the rational approximation Eigen and PyTorch's
-// vectorised kernels use (odd degree-13 over even degree-8 polynomial on
-// [-4, 4]; ±1 outside), within a few float32 ulps of the exact value.
-func erff(x float32) float32 {
-	x = min(max(x, -4), 4)
-	x2 := x * x
-	p := x2*-2.72614225801306e-10 + 2.77068142495902e-08
-	p = x2*p + -2.10102402082508e-06
-	p = x2*p + -5.69250639462346e-05
-	p = x2*p + -7.34990630326855e-04
-	p = x2*p + -2.95459980854025e-03
-	p = x2*p + -1.60960333262415e-02
-	p *= x
-	q := x2*-1.45660718464996e-05 + -2.13374055278905e-04
-	q = x2*q + -1.68282697438203e-03
-	q = x2*q + -7.37332916720468e-03
-	q = x2*q + -1.42647390514189e-02
-	return p / q
+// geluSlice is exact-form GELU, 0.5·x·(1 + erf(x/√2)), with erf as the
+// rational approximation Eigen and PyTorch's vectorised kernels use (odd
+// degree-13 over even degree-8 polynomial on [-4, 4], ±1 outside), written
+// inline because a call per element dominated the loop.
+func geluSlice(x []float32) {
+	for i, v := range x {
+		z := v * (1 / math.Sqrt2)
+		if z > 4 {
+			z = 4
+		} else if z < -4 {
+			z = -4
+		}
+		z2 := z * z
+		p := z2*-2.72614225801306e-10 + 2.77068142495902e-08
+		p = z2*p + -2.10102402082508e-06
+		p = z2*p + -5.69250639462346e-05
+		p = z2*p + -7.34990630326855e-04
+		p = z2*p + -2.95459980854025e-03
+		p = z2*p + -1.60960333262415e-02
+		q := z2*-1.45660718464996e-05 + -2.13374055278905e-04
+		q = z2*q + -1.68282697438203e-03
+		q = z2*q + -7.37332916720468e-03
+		q = z2*q + -1.42647390514189e-02
+		x[i] = 0.5 * v * (1 + z*p/q)
+	}
 }
 
 // addParallel does a += b.
