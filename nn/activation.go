@@ -3,6 +3,8 @@ package nn
 import (
 	"math"
 
+	"github.com/gsam-go/gsam/cpu"
+
 	"gorgonia.org/tensor"
 )
 
@@ -56,31 +58,7 @@ func Softmax(x *tensor.Dense) *tensor.Dense {
 
 // SoftmaxRows applies softmax in place to each row of length n. A row that is
 // entirely -Inf gives zeros rather than NaN.
-func SoftmaxRows(x []float32, n int) {
-	for r := 0; r+n <= len(x); r += n {
-		row := x[r : r+n]
-		m := float32(math.Inf(-1))
-		for _, v := range row {
-			if v > m {
-				m = v
-			}
-		}
-		if math.IsInf(float64(m), -1) {
-			clear(row)
-			continue
-		}
-		var sum float32
-		for i, v := range row {
-			e := float32(math.Exp(float64(v - m)))
-			row[i] = e
-			sum += e
-		}
-		inv := 1 / sum
-		for i := range row {
-			row[i] *= inv
-		}
-	}
-}
+func SoftmaxRows(x []float32, n int) { cpu.SoftmaxRows(x, n) }
 
 // Activation names the activations configs use ("gelu", "relu").
 type Activation string

@@ -16,7 +16,6 @@ func Attention(q, k, v, mask *tensor.Dense, scale float32) *tensor.Dense {
 	B, H, Lq, D := qs[0], qs[1], qs[2], qs[3]
 	Lk, Dv := ks[2], vs[3]
 	out := make([]float32, B*H*Lq*Dv)
-	scores := make([]float32, Lq*Lk)
 	qd, kd, vd := Data(q), Data(k), Data(v)
 	var md []float32
 	var mB, mH int
@@ -24,9 +23,12 @@ func Attention(q, k, v, mask *tensor.Dense, scale float32) *tensor.Dense {
 		ms := Shape(mask)
 		md, mB, mH = Data(mask), ms[0], ms[1]
 	}
-	for b := 0; b < B; b++ {
-		for h := 0; h < H; h++ {
-			bh := b*H + h
+	// (batch, head) pairs are independent: spread them over the cores,
+	// each worker with its own score block.
+	parallelFor(B*H, func(lo, hi int) {
+		scores := make([]float32, Lq*Lk)
+		for bh := lo; bh < hi; bh++ {
+			b, h := bh/H, bh%H
 			cpu.Sgemm(false, true, Lq, Lk, D, scale, qd[bh*Lq*D:], D, kd[bh*Lk*D:], D, 0, scores, Lk)
 			if md != nil {
 				mb, mh := b, h
@@ -44,7 +46,7 @@ func Attention(q, k, v, mask *tensor.Dense, scale float32) *tensor.Dense {
 			SoftmaxRows(scores, Lk)
 			cpu.Sgemm(false, false, Lq, Dv, Lk, 1, scores, Lk, vd[bh*Lk*Dv:], Dv, 0, out[bh*Lq*Dv:], Dv)
 		}
-	}
+	})
 	return FromData(out, B, H, Lq, Dv)
 }
 
