@@ -6,7 +6,7 @@ package cpu
 func sgemmMicroAVX2x6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
-func packBTransAVX2(dst, src *float32, ldb, kc8 int)
+func packBTransAVX2(dst, src *float32, ldb, kc8, nr int)
 
 //go:noescape
 func sgemmMicroAVX512x12x32(kc int, a, b, c *float32, ldc int, alpha, beta float32)
@@ -18,20 +18,22 @@ var avx2Kernel = &gemmKernel{
 	mr:   6, nr: 16,
 	kc: 256, mc: 144, nc: 4080,
 	micro:  sgemmMicroAVX2x6x16,
-	packBT: packBTrans16,
+	packBT: packBTransAVX(16),
 }
 
-// packBTrans16 packs a full 16-column panel of a transposed B with AVX2
-// 8×8 transposes; the last kc%8 rows are left to the caller.
-func packBTrans16(dst, b []float32, off, ldb, kc int) int {
-	kc8 := kc / 8
-	if kc8 == 0 {
-		return 0
+// packBTransAVX packs a full panel (nr a multiple of 8) of a transposed B
+// with AVX2 8×8 transposes; the last kc%8 rows are left to the caller.
+func packBTransAVX(nr int) func(dst, b []float32, off, ldb, kc int) int {
+	return func(dst, b []float32, off, ldb, kc int) int {
+		kc8 := kc / 8
+		if kc8 == 0 {
+			return 0
+		}
+		_ = dst[kc8*8*nr-1]
+		_ = b[off+(nr-1)*ldb+kc8*8-1]
+		packBTransAVX2(&dst[0], &b[off], ldb, kc8, nr)
+		return kc8 * 8
 	}
-	_ = dst[kc8*8*16-1]
-	_ = b[off+15*ldb+kc8*8-1]
-	packBTransAVX2(&dst[0], &b[off], ldb, kc8)
-	return kc8 * 8
 }
 
 // The AVX-512 kernel could not be run where it was written (no AVX-512 on
@@ -40,7 +42,8 @@ var avx512Kernel = &gemmKernel{
 	name: "avx512 12x32",
 	mr:   12, nr: 32,
 	kc: 192, mc: 144, nc: 4096,
-	micro: sgemmMicroAVX512x12x32,
+	micro:  sgemmMicroAVX512x12x32,
+	packBT: packBTransAVX(32),
 }
 
 func init() {

@@ -289,20 +289,22 @@ avx512overwrite:
 	RET
 
 // ------------------------------------------------- B packing, transposed B
-// packBTransAVX2 packs a full 16-column panel of a transposed (n×k) B:
-// dst[p*16 + x] = src[x*ldb + p] for x < 16, p < 8*kc8, as 8×8 transposes.
+// packBTransAVX2 packs a full nr-column panel (nr a multiple of 8) of a
+// transposed (n×k) B: dst[p*nr + x] = src[x*ldb + p] for x < nr,
+// p < 8*kc8, as 8×8 transposes.
 
-// T8 transposes rows base..base+7 (8 floats each) into dst+doff, stride 64 B.
-#define T8(base, doff) \
-	LEAQ       (base)(R9*4), R13;      \
-	VMOVUPS    (base), Y0;             \
-	VMOVUPS    (base)(R9*1), Y1;       \
-	VMOVUPS    (base)(R9*2), Y2;       \
-	VMOVUPS    (base)(R10*1), Y3;      \
-	VMOVUPS    (R13), Y4;              \
-	VMOVUPS    (R13)(R9*1), Y5;        \
-	VMOVUPS    (R13)(R9*2), Y6;        \
-	VMOVUPS    (R13)(R10*1), Y7;       \
+// T8 transposes 8 rows of 8 floats at AX (row stride R9, R10 = 3*R9) into
+// 8 rows at DX (row stride R12, BX = 3*R12).
+#define T8 \
+	LEAQ       (AX)(R9*4), R11;        \
+	VMOVUPS    (AX), Y0;               \
+	VMOVUPS    (AX)(R9*1), Y1;         \
+	VMOVUPS    (AX)(R9*2), Y2;         \
+	VMOVUPS    (AX)(R10*1), Y3;        \
+	VMOVUPS    (R11), Y4;              \
+	VMOVUPS    (R11)(R9*1), Y5;        \
+	VMOVUPS    (R11)(R9*2), Y6;        \
+	VMOVUPS    (R11)(R10*1), Y7;       \
 	VUNPCKLPS  Y1, Y0, Y8;             \
 	VUNPCKHPS  Y1, Y0, Y9;             \
 	VUNPCKLPS  Y3, Y2, Y10;            \
@@ -327,33 +329,46 @@ avx512overwrite:
 	VPERM2F128 $0x31, Y5, Y1, Y13;     \
 	VPERM2F128 $0x31, Y6, Y2, Y14;     \
 	VPERM2F128 $0x31, Y7, Y3, Y15;     \
-	VMOVUPS    Y8, doff(DI);           \
-	VMOVUPS    Y9, doff+64(DI);        \
-	VMOVUPS    Y10, doff+128(DI);      \
-	VMOVUPS    Y11, doff+192(DI);      \
-	VMOVUPS    Y12, doff+256(DI);      \
-	VMOVUPS    Y13, doff+320(DI);      \
-	VMOVUPS    Y14, doff+384(DI);      \
-	VMOVUPS    Y15, doff+448(DI)
+	LEAQ       (DX)(R12*4), R11;       \
+	VMOVUPS    Y8, (DX);               \
+	VMOVUPS    Y9, (DX)(R12*1);        \
+	VMOVUPS    Y10, (DX)(R12*2);       \
+	VMOVUPS    Y11, (DX)(BX*1);        \
+	VMOVUPS    Y12, (R11);             \
+	VMOVUPS    Y13, (R11)(R12*1);      \
+	VMOVUPS    Y14, (R11)(R12*2);      \
+	VMOVUPS    Y15, (R11)(BX*1)
 
-// func packBTransAVX2(dst, src *float32, ldb, kc8 int)
-TEXT ·packBTransAVX2(SB), NOSPLIT, $0-32
+// func packBTransAVX2(dst, src *float32, ldb, kc8, nr int)
+TEXT ·packBTransAVX2(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ ldb+16(FP), R9
 	MOVQ kc8+24(FP), CX
+	MOVQ nr+32(FP), R13
 	SHLQ $2, R9
-	LEAQ (R9)(R9*2), R10   // 3 rows
-	LEAQ (SI)(R9*8), R12   // rows 8..15
+	LEAQ (R9)(R9*2), R10   // 3 source rows
+	MOVQ R13, R12
+	SHLQ $2, R12           // destination row stride in bytes
+	LEAQ (R12)(R12*2), BX  // 3 destination rows
+	SHRQ $3, R13           // 8-row groups per panel
 	TESTQ CX, CX
 	JZ    packbtdone
 
 packbtloop:
-	T8(SI, 0)
-	T8(R12, 32)
+	MOVQ SI, AX
+	MOVQ DI, DX
+	MOVQ R13, R8
+
+packbtgroup:
+	T8
+	LEAQ (AX)(R9*8), AX
+	ADDQ $32, DX
+	DECQ R8
+	JNZ  packbtgroup
+
 	ADDQ $32, SI
-	ADDQ $32, R12
-	ADDQ $512, DI
+	LEAQ (DI)(R12*8), DI
 	DECQ CX
 	JNZ  packbtloop
 

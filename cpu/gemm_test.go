@@ -116,11 +116,14 @@ func gemmTestCases(r *rand.Rand, count int) []gemmCase {
 	return cases
 }
 
+// extraTestKernels are test-only kernel variants (see gemm_amd64_test.go).
+var extraTestKernels []*gemmKernel
+
 // testKernels returns every available kernel, plus a copy of each with tiny
 // cache blocks so that small shapes cross every kc/mc/nc block boundary.
 func testKernels() []*gemmKernel {
 	var ks []*gemmKernel
-	for _, kern := range gemmKernels() {
+	for _, kern := range append(gemmKernels(), extraTestKernels...) {
 		tiny := *kern
 		tiny.name += " tiny-blocks"
 		tiny.kc, tiny.mc, tiny.nc = 5, 2*kern.mr+1, 2*kern.nr

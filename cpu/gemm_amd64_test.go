@@ -1,0 +1,76 @@
+//go:build amd64 && !purego
+
+package cpu
+
+import (
+	"testing"
+	"unsafe"
+)
+
+func init() {
+	if x86HasAVX2FMA {
+		// The AVX-512 kernel's geometry (12×32) and B packer, with a plain Go
+		// micro-kernel, so that the driver path it takes runs on AVX2 machines.
+		extraTestKernels = append(extraTestKernels, &gemmKernel{
+			name: "go 12x32 + avx2 packBT",
+			mr:   12, nr: 32,
+			kc: 192, mc: 144, nc: 4096,
+			micro:  microAny(12, 32),
+			packBT: packBTransAVX(32),
+		})
+	}
+}
+
+// microAny is a plain micro-kernel for any tile size.
+func microAny(mr, nr int) microKernel {
+	return func(kc int, a, b, c *float32, ldc int, alpha, beta float32) {
+		as, bs := unsafe.Slice(a, kc*mr), unsafe.Slice(b, kc*nr)
+		cs := unsafe.Slice(c, (mr-1)*ldc+nr)
+		for r := 0; r < mr; r++ {
+			for x := 0; x < nr; x++ {
+				var s float32
+				for p := 0; p < kc; p++ {
+					s += as[p*mr+r] * bs[p*nr+x]
+				}
+				if beta == 0 {
+					cs[r*ldc+x] = alpha * s
+				} else {
+					cs[r*ldc+x] = alpha*s + beta*cs[r*ldc+x]
+				}
+			}
+		}
+	}
+}
+
+func TestPackBTransAVX2(t *testing.T) {
+	if !x86HasAVX2FMA {
+		t.Skip("no AVX2")
+	}
+	for _, nr := range []int{8, 16, 32} {
+		for _, kc := range []int{0, 7, 8, 9, 33} {
+			ldb := kc + 3
+			b := make([]float32, nr*ldb+1)
+			for i := range b {
+				b[i] = float32(i)
+			}
+			dst := make([]float32, kc*nr+nr)
+			for i := range dst {
+				dst[i] = -1
+			}
+			done := packBTransAVX(nr)(dst, b, 1, ldb, kc)
+			if done != kc/8*8 {
+				t.Fatalf("nr=%d kc=%d: packed %d rows", nr, kc, done)
+			}
+			for i, v := range dst {
+				p, x := i/nr, i%nr
+				want := float32(-1)
+				if p < done {
+					want = b[1+x*ldb+p]
+				}
+				if v != want {
+					t.Fatalf("nr=%d kc=%d: dst[%d,%d] = %g, want %g", nr, kc, p, x, v, want)
+				}
+			}
+		}
+	}
+}
