@@ -233,7 +233,7 @@ func (d *Device) CopyToHost(host []float32, src *Buffer) error {
 	})
 }
 
-// errNoCUBLAS and errNoNVRTC explain a missing optional library.
+// errLib explains a missing optional library (cuBLAS, NVRTC).
 func errLib(what string, err error) error {
 	return errors.New("cuda: " + what + " unavailable: " + err.Error())
 }

@@ -11,22 +11,20 @@ import (
 // libs is the process-wide state of the shared libraries; they are opened
 // once, on first use.
 var libs struct {
-	once              sync.Once
-	cudaErr           error // libcuda missing, cuInit failed or no device
-	cublasErr         error
-	nvrtcErr          error
-	cudaName          string
-	cublasName        string
-	nvrtcName         string
-	devices           int
-	cudaInitAttempted bool
+	once       sync.Once
+	cudaErr    error // libcuda missing, cuInit failed or no device
+	cublasErr  error
+	nvrtcErr   error
+	cudaName   string
+	cublasName string
+	nvrtcName  string
+	devices    int
 }
 
 func loadLibraries() {
 	libs.once.Do(func() {
 		libs.cudaName, libs.cudaErr = openLibrary(libCUDA)
 		if libs.cudaErr == nil {
-			libs.cudaInitAttempted = true
 			if r := cuInit(0); r != 0 {
 				if r == cudaErrorNoDevice {
 					libs.cudaErr = errors.New("the CUDA driver found no device")

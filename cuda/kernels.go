@@ -173,8 +173,9 @@ func (d *Device) CompileKernels() error {
 	})
 }
 
-// arg is one kernel argument, passed by address as cuLaunchKernel wants:
-// a device pointer, an int, a float, or a small struct by value.
+// args are a kernel's arguments, each held in its own heap cell whose
+// address goes into the parameter array cuLaunchKernel reads: a device
+// pointer, an int, a float, or a small struct passed by value.
 type args struct {
 	vals   []any
 	holder []unsafe.Pointer
