@@ -33,7 +33,7 @@ func MSDeformAttn(out, value []float32, spatialShapes [][2]int, levelStart []int
 		return
 	}
 	byHead := make([]float32, B*H*S*D)
-	parallelFor(B*S, 256, func(lo, hi int) {
+	forChunks(B*S, 256, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			b, s := r/S, r%S
 			for h := 0; h < H; h++ {
@@ -43,7 +43,7 @@ func MSDeformAttn(out, value []float32, spatialShapes [][2]int, levelStart []int
 	})
 	const chunk = 64
 	nChunks := (Q + chunk - 1) / chunk
-	parallelFor(B*H*nChunks, 1, func(lo, hi int) {
+	forChunks(B*H*nChunks, 1, func(lo, hi int) {
 		for u := lo; u < hi; u++ {
 			bh, c := u/nChunks, u%nChunks
 			b, h := bh/H, bh%H
@@ -58,9 +58,9 @@ func MSDeformAttn(out, value []float32, spatialShapes [][2]int, levelStart []int
 	})
 }
 
-// parallelFor runs fn over [0, n) in blocks of grain on GOMAXPROCS goroutines
+// forChunks runs fn over [0, n) in blocks of grain on GOMAXPROCS goroutines
 // that take blocks in order from a shared counter.
-func parallelFor(n, grain int, fn func(lo, hi int)) {
+func forChunks(n, grain int, fn func(lo, hi int)) {
 	blocks := (n + grain - 1) / grain
 	workers := min(runtime.GOMAXPROCS(0), blocks)
 	var next atomic.Int64

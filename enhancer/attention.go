@@ -66,7 +66,7 @@ func (m *MultiheadAttention) Forward(queries, keys, values, mask *tensor.Dense) 
 					sc[i] += mm[i]
 				}
 			}
-			nn.SoftmaxRows(sc, Lk)
+			softmaxRows(sc, Lk)
 			cpu.Sgemm(false, false, Lq, hd, Lk, 1, sc, Lk, v[b*Lk*E+h*hd:], E, 0, ctx[b*Lq*E+h*hd:], E)
 		}
 	}

@@ -110,7 +110,7 @@ func (m *MultiscaleDeformableAttention) Forward(hidden, posEmbed, encoderHidden 
 
 	weights := make([]float32, B*Q*H*L*P)
 	m.AttentionWeights.ForwardSlice(weights, query, B*Q)
-	nn.SoftmaxRows(weights, L*P)
+	softmaxRows(weights, L*P)
 
 	sampled := make([]float32, B*Q*d)
 	cpu.MSDeformAttn(sampled, vd, spatialShapes, levelStart, locs, weights, B, S, H, d/H, Q, L, P)

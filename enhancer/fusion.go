@@ -90,27 +90,50 @@ func (m *BiMultiHeadAttention) Forward(vision, text *tensor.Dense, visionMask, t
 	}
 	// The reference's stabilisation: subtract the global max (over the
 	// whole batch) and clamp.
+	rows := B * Nv
+	blockMax := make([]float32, (rows+255)/256)
+	parallelRows(rows, 256, func(lo, hi int) {
+		m := float32(math.Inf(-1))
+		for _, v := range sc[lo*HT : hi*HT] {
+			m = max(m, v)
+		}
+		blockMax[lo/256] = m
+	})
 	gmax := float32(math.Inf(-1))
-	for _, v := range sc {
-		gmax = max(gmax, v)
+	for _, m := range blockMax {
+		gmax = max(gmax, m)
 	}
-	for i, v := range sc {
-		sc[i] = clamp(v - gmax)
-	}
+	parallelRows(rows, 256, func(lo, hi int) {
+		seg := sc[lo*HT : hi*HT]
+		for i, v := range seg {
+			seg[i] = clamp(v - gmax)
+		}
+	})
 
-	// Text → image [B·H, Nt, Nv]: transpose, subtract each row's max, clamp,
-	// mask image padding with −Inf, softmax over Nv.
+	// Text → image [B·H, Nt, Nv]: transpose (in blocks of image rows),
+	// subtract each row's max, clamp, mask image padding with −Inf, softmax
+	// over Nv.
 	st := make([]float32, B*H*Nt*Nv)
-	for b := 0; b < B; b++ {
-		sb := sc[b*Nv*HT : (b+1)*Nv*HT]
-		dst := st[b*HT*Nv : (b+1)*HT*Nv] // rows h·Nt + j
-		for i := 0; i < Nv; i++ {
-			for c, v := range sb[i*HT : (i+1)*HT] {
-				dst[c*Nv+i] = v
+	const tb = 64
+	nb := (Nv + tb - 1) / tb
+	parallelRows(B*nb, 1, func(lo, hi int) {
+		for u := lo; u < hi; u++ {
+			b, i0 := u/nb, (u%nb)*tb
+			i1 := min(i0+tb, Nv)
+			sb := sc[b*Nv*HT:]
+			dst := st[b*HT*Nv:] // rows h·Nt + j
+			for c := 0; c < HT; c++ {
+				row := dst[c*Nv:]
+				for i := i0; i < i1; i++ {
+					row[i] = sb[i*HT+c]
+				}
 			}
 		}
-		for r := 0; r < HT; r++ {
-			row := dst[r*Nv : (r+1)*Nv]
+	})
+	parallelRows(B*HT, 1, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			b := r / HT
+			row := st[r*Nv : (r+1)*Nv]
 			rmax := float32(math.Inf(-1))
 			for _, v := range row {
 				rmax = max(rmax, v)
@@ -126,24 +149,26 @@ func (m *BiMultiHeadAttention) Forward(vision, text *tensor.Dense, visionMask, t
 				}
 			}
 		}
-	}
-	nn.SoftmaxRows(st, Nv)
+	})
+	softmaxRows(st, Nv)
 
 	// Image → text: mask text padding with −Inf, softmax over each head's Nt.
 	if textMask != nil {
-		for b := 0; b < B; b++ {
-			tm := textMask[b*Nt : (b+1)*Nt]
-			for r := b * Nv * H; r < (b+1)*Nv*H; r++ {
-				row := sc[r*Nt : (r+1)*Nt]
-				for j, keep := range tm {
-					if !keep {
-						row[j] = float32(math.Inf(-1))
+		parallelRows(rows, 256, func(lo, hi int) {
+			for bi := lo; bi < hi; bi++ {
+				tm := textMask[(bi/Nv)*Nt : (bi/Nv+1)*Nt]
+				for r := bi * H; r < (bi+1)*H; r++ {
+					row := sc[r*Nt : (r+1)*Nt]
+					for j, keep := range tm {
+						if !keep {
+							row[j] = float32(math.Inf(-1))
+						}
 					}
 				}
 			}
-		}
+		})
 	}
-	nn.SoftmaxRows(sc, Nt)
+	softmaxRows(sc, Nt)
 
 	vo := make([]float32, B*Nv*d)
 	to := make([]float32, B*Nt*E)
@@ -171,13 +196,14 @@ func (m *BiMultiHeadAttention) Forward(vision, text *tensor.Dense, visionMask, t
 
 	// The vision probabilities in the reference's [B·H, Nv, Nt] layout.
 	va := make([]float32, len(sc))
-	for b := 0; b < B; b++ {
-		for i := 0; i < Nv; i++ {
+	parallelRows(rows, 256, func(lo, hi int) {
+		for bi := lo; bi < hi; bi++ {
+			b, i := bi/Nv, bi%Nv
 			for h := 0; h < H; h++ {
-				copy(va[((b*H+h)*Nv+i)*Nt:((b*H+h)*Nv+i+1)*Nt], sc[((b*Nv+i)*H+h)*Nt:((b*Nv+i)*H+h+1)*Nt])
+				copy(va[((b*H+h)*Nv+i)*Nt:((b*H+h)*Nv+i+1)*Nt], sc[(bi*H+h)*Nt:(bi*H+h+1)*Nt])
 			}
 		}
-	}
+	})
 	return nn.FromData(vo, B, Nv, d), nn.FromData(va, B*H, Nv, Nt), textOut, nn.FromData(st, B*H, Nt, Nv)
 }
 
