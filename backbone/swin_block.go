@@ -148,30 +148,53 @@ func (l *SwinLayer) forward(x []float32, B, h, w int, sc *swinScratch) {
 
 	ctx := l.Attention.Self.attend(sc, windows, nW, win, C, shift, hp, wp, nwy, nwx)
 	out := windows // reuse: the projected attention output
-	l.Attention.Output.Dense.ForwardSlice(out, ctx, rows)
+	proj := &l.Attention.Output.Dense
+	cpu.Sgemm(false, true, rows, C, C, 1, ctx, C, nn.Data(proj.Weight), C, 0, out, C)
 
-	// Reverse the windows and the roll, crop the padding, add the residual.
+	// Reverse the windows and the roll, crop the padding, add the
+	// projection's bias and the residual.
+	pb := nn.Data(proj.Bias)
 	parallelFor(rows, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			if p := pos[r]; p >= 0 {
 				dst := x[int(p)*C : int(p+1)*C]
 				src := out[r*C : (r+1)*C]
 				for i := range dst {
-					dst[i] += src[i]
+					dst[i] += src[i] + pb[i]
 				}
 			}
 		}
 	})
 
-	// MLP with residual.
+	// MLP with residual; biases are added in the passes that follow each
+	// GEMM (GELU, residual) rather than copied in before it.
 	n := B * h * w
 	normed := grow(&sc.normed, n*C)
 	layerNormRows(normed, x, nn.Data(l.LayernormAfter.Weight), nn.Data(l.LayernormAfter.Bias), l.LayernormAfter.Eps)
-	hidden := grow(&sc.hidden, n*l.Intermediate.Dense.Out())
-	l.Intermediate.Dense.ForwardSlice(hidden, normed, n)
-	geluParallel(hidden)
-	l.Output.Dense.ForwardSlice(normed, hidden, n)
-	addParallel(x, normed)
+	fc1, fc2 := &l.Intermediate.Dense, &l.Output.Dense
+	hid := fc1.Out()
+	hidden := grow(&sc.hidden, n*hid)
+	cpu.Sgemm(false, true, n, hid, C, 1, normed, C, nn.Data(fc1.Weight), C, 0, hidden, hid)
+	b1 := nn.Data(fc1.Bias)
+	parallelFor(n, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			row := hidden[r*hid : (r+1)*hid]
+			for i := range row {
+				row[i] += b1[i]
+			}
+			geluSlice(row)
+		}
+	})
+	cpu.Sgemm(false, true, n, C, hid, 1, hidden, hid, nn.Data(fc2.Weight), hid, 0, normed, C)
+	b2 := nn.Data(fc2.Bias)
+	parallelFor(n, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			dst, src := x[r*C:(r+1)*C], normed[r*C:(r+1)*C]
+			for i := range dst {
+				dst[i] += src[i] + b2[i]
+			}
+		}
+	})
 }
 
 // attend runs multi-head attention inside each of the nW windows of
@@ -185,18 +208,27 @@ func (a *SwinSelfAttention) attend(sc *swinScratch, windows []float32, nW, win, 
 	d := C / H
 	// q, k, v side by side in one [rows, 3C] buffer.
 	qkv := grow(&sc.qkv, rows*3*C)
+	var bias3 []float32 // q, k, v biases side by side, nil without qkv_bias
 	for i, lin := range []*nn.Linear{&a.Query, &a.Key, &a.Value} {
-		beta := float32(0)
+		cpu.Sgemm(false, true, rows, C, C, 1, windows, C, nn.Data(lin.Weight), C, 0, qkv[i*C:], 3*C)
 		if lin.Bias != nil {
-			bias := nn.Data(lin.Bias)
-			for r := 0; r < rows; r++ {
-				copy(qkv[r*3*C+i*C:r*3*C+(i+1)*C], bias)
+			if bias3 == nil {
+				bias3 = make([]float32, 3*C)
 			}
-			beta = 1
+			copy(bias3[i*C:], nn.Data(lin.Bias))
 		}
-		cpu.Sgemm(false, true, rows, C, C, 1, windows, C, nn.Data(lin.Weight), C, beta, qkv[i*C:], 3*C)
 	}
-	bias := a.RelativePositionBias(win)
+	if bias3 != nil {
+		parallelFor(rows, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				row := qkv[r*3*C : (r+1)*3*C]
+				for i := range row {
+					row[i] += bias3[i]
+				}
+			}
+		})
+	}
+	rpb := a.RelativePositionBias(win)
 	ctx := grow(&sc.ctx, rows*C)
 	scale := float32(1 / math.Sqrt(float64(d)))
 
@@ -231,7 +263,7 @@ func (a *SwinSelfAttention) attend(sc *swinScratch, windows []float32, nW, win, 
 				k := qkv[base+C+hh*d:]
 				v := qkv[base+2*C+hh*d:]
 				cpu.Sgemm(false, true, N, N, d, scale, q, 3*C, k, 3*C, 0, scores, N)
-				hb := bias[hh*N*N : (hh+1)*N*N]
+				hb := rpb[hh*N*N : (hh+1)*N*N]
 				for i := range scores {
 					scores[i] += hb[i]
 				}

@@ -67,14 +67,6 @@ func layerNormRows(dst, src, w, b []float32, eps float32) {
 	})
 }
 
-// geluParallel applies exact (erf) GELU in place across the cores.
-func geluParallel(x []float32) {
-	const chunk = 1 << 14
-	parallelFor((len(x)+chunk-1)/chunk, func(lo, hi int) {
-		geluSlice(x[lo*chunk : min(hi*chunk, len(x))])
-	})
-}
-
 // geluSlice is exact-form GELU, 0.5·x·(1 + erf(x/√2)), with erf as the
 // rational approximation Eigen and PyTorch's vectorised kernels use (odd
 // degree-13 over even degree-8 polynomial on [-4, 4], ±1 outside), written
