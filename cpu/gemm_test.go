@@ -29,10 +29,18 @@ func randSlice(r *rand.Rand, n int) []float32 {
 	return s
 }
 
-// runGemmCase runs impl and SgemmReference on the same random inputs and
-// checks every element of C (padding included) within a rounding bound.
-func runGemmCase(t *testing.T, r *rand.Rand, tc gemmCase, impl func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)) {
+type sgemmFunc func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
+
+func runGemmCase(t *testing.T, r *rand.Rand, tc gemmCase, impl sgemmFunc) {
 	t.Helper()
+	if err := checkGemmCase(r, tc, impl); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkGemmCase runs impl and SgemmReference on the same random inputs and
+// checks every element of C (padding included) within a rounding bound.
+func checkGemmCase(r *rand.Rand, tc gemmCase, impl sgemmFunc) error {
 	rowsA, colsA := tc.m, tc.k
 	if tc.transA {
 		rowsA, colsA = tc.k, tc.m
@@ -61,19 +69,20 @@ func runGemmCase(t *testing.T, r *rand.Rand, tc gemmCase, impl func(bool, bool, 
 		got, w := c[i], want[i]
 		if i%ldc >= tc.n {
 			if math.Float32bits(got) != math.Float32bits(w) {
-				t.Fatalf("%v: padding c[%d] changed: %g -> %g", tc, i, w, got)
+				return fmt.Errorf("%v: padding c[%d] changed: %g -> %g", tc, i, w, got)
 			}
 			continue
 		}
 		if math.IsNaN(float64(got)) || math.Abs(float64(got-w)) > tol {
-			t.Fatalf("%v: c[%d,%d] = %g, want %g (tol %g)", tc, i/ldc, i%ldc, got, w, tol)
+			return fmt.Errorf("%v: c[%d,%d] = %g, want %g (tol %g)", tc, i/ldc, i%ldc, got, w, tol)
 		}
 	}
+	return nil
 }
 
 func abs32(x float32) float32 { return float32(math.Abs(float64(x))) }
 
-func kernelImpl(kern *gemmKernel) func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int) {
+func kernelImpl(kern *gemmKernel) sgemmFunc {
 	return func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 		sgemmPacked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	}
@@ -295,5 +304,29 @@ func BenchmarkMicroKernel(b *testing.B) {
 			flops := 2 * float64(kc*kern.mr*kern.nr) * float64(b.N)
 			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
+	}
+}
+
+// Concurrent callers each get their own pooled state.
+func TestSgemmConcurrent(t *testing.T) {
+	defer func(old int) { gemmParallelMin = old }(gemmParallelMin)
+	gemmParallelMin = 0
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func(seed int64) {
+			r := rand.New(rand.NewSource(seed))
+			for _, tc := range gemmTestCases(r, 60) {
+				if err := checkGemmCase(r, tc, Sgemm); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}(int64(10 + g))
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
