@@ -277,9 +277,7 @@ func (a *SwinSelfAttention) attend(sc *swinScratch, windows []float32, nW, win, 
 						}
 					}
 				}
-				for i := 0; i < N; i++ {
-					softmaxRow(scores[i*N : (i+1)*N])
-				}
+				cpu.SoftmaxRows(scores, N)
 				cpu.Sgemm(false, false, N, d, N, 1, scores, N, v, 3*C, 0, ctx[wi*N*C+hh*d:], C)
 			}
 		}
