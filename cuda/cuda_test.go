@@ -209,3 +209,22 @@ func TestValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestHostReferences checks the host references the GPU tests use.
+func TestHostReferences(t *testing.T) {
+	got := resizeRef([]float32{0, 1, 2, 3}, 1, 2, 2, 4, 4)
+	want := []float32{0, .25, .75, 1, .5, .75, 1.25, 1.5, 1.5, 1.75, 2.25, 2.5, 2, 2.25, 2.75, 3} // F.interpolate
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("resizeRef = %v, want %v", got, want)
+		}
+	}
+	x := []float32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15} // [1, 4, 4, 1]
+	w := windowRef(x, 1, 4, 4, 1, 2, 1)
+	// roll by -1 then 2×2 windows: first window is rows 1–2, cols 1–2.
+	for i, v := range []float32{5, 6, 9, 10, 7, 4, 11, 8} {
+		if w[i] != v {
+			t.Fatalf("windowRef = %v", w)
+		}
+	}
+}
