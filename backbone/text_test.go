@@ -13,6 +13,7 @@ import (
 	"github.com/gsam-go/gsam/nn"
 	"github.com/gsam-go/gsam/tokenize"
 	"github.com/gsam-go/gsam/weights"
+	"gorgonia.org/tensor"
 )
 
 // loadTextModel binds the text backbone and projection of a Grounding DINO fixture.
@@ -176,4 +177,67 @@ func BenchmarkBERTBase256(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(time.Since(start).Milliseconds())/float64(b.N), "ms/op")
+}
+
+// TestBERTManifest checks that the full-size checkpoints' text keys and
+// shapes are exactly what NewBERT allocates from their text_config (and
+// that the text projection is hidden → d_model).
+func TestBERTManifest(t *testing.T) {
+	for _, name := range []string{"grounding-dino-tiny.json", "grounding-dino-base.json"} {
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(fixture.Dir(t, "manifests", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m struct {
+				Keys []struct {
+					Key   string `json:"key"`
+					Shape []int  `json:"shape"`
+				} `json:"keys"`
+				Config struct {
+					DModel     int        `json:"d_model"`
+					TextConfig BERTConfig `json:"text_config"`
+				} `json:"config"`
+			}
+			if err := json.Unmarshal(raw, &m); err != nil {
+				t.Fatal(err)
+			}
+			bert, err := NewBERT(m.Config.TextConfig)
+			if err != nil {
+				t.Fatal(err)
+			}
+			proj := nn.NewLinear(m.Config.TextConfig.HiddenSize, m.Config.DModel, true)
+			ours := map[string][]int{}
+			optional := map[string]bool{}
+			weights.Walk("text_backbone", bert, func(k string, d *tensor.Dense, opt bool) {
+				ours[k] = []int(d.Shape())
+				optional[k] = opt
+			})
+			weights.Walk("text_projection", &proj, func(k string, d *tensor.Dense, _ bool) { ours[k] = []int(d.Shape()) })
+			seen := map[string]bool{}
+			for _, k := range m.Keys {
+				key := strings.TrimPrefix(k.Key, "model.")
+				if !strings.HasPrefix(key, "text_backbone.") && !strings.HasPrefix(key, "text_projection.") {
+					continue
+				}
+				shape, ok := ours[key]
+				if !ok {
+					if !strings.HasSuffix(key, "position_ids") {
+						t.Errorf("manifest key %s not bound", k.Key)
+					}
+					continue
+				}
+				seen[key] = true
+				if fmt.Sprint(shape) != fmt.Sprint(k.Shape) {
+					t.Errorf("%s: shape %v, manifest %v", k.Key, shape, k.Shape)
+				}
+			}
+			for k := range ours {
+				if !seen[k] && !optional[k] {
+					t.Errorf("model tensor %s not in the manifest", k)
+				}
+			}
+			t.Logf("%d text keys matched (%+v)", len(seen), m.Config.TextConfig)
+		})
+	}
 }
