@@ -107,9 +107,9 @@ func deformSample(acc, v []float32, shapes [][2]int, levelStart []int, locs, wei
 			if !(x > -1 && y > -1 && x < fw && y < fh) {
 				continue // all four corners outside (or NaN)
 			}
-			x0f := float32(math.Floor(float64(x)))
-			y0f := float32(math.Floor(float64(y)))
-			x0, y0 := int(x0f), int(y0f)
+			// x, y > −1, so truncating x+1 floors it.
+			x0, y0 := int(x+1)-1, int(y+1)-1
+			x0f, y0f := float32(x0), float32(y0)
 			x1, y1 := x0+1, y0+1
 			// PyTorch's corner weights: nw = (x_se−x)(y_se−y), etc.
 			wx0, wx1 := x0f+1-x, x-x0f
@@ -137,13 +137,9 @@ func deformSample(acc, v []float32, shapes [][2]int, levelStart []int, locs, wei
 	}
 }
 
-// axpy4 adds Σ_c w[c]·value[off[c]:off[c]+len(acc)] to acc.
-func axpy4(acc, value []float32, off [4]int, w [4]float32) {
-	n := len(acc)
-	r0 := value[off[0] : off[0]+n]
-	r1 := value[off[1] : off[1]+n]
-	r2 := value[off[2] : off[2]+n]
-	r3 := value[off[3] : off[3]+n]
+// axpy4Go is the portable acc += Σ_c w[c]·r_c.
+func axpy4Go(acc, r0, r1, r2, r3 []float32, w [4]float32) {
+	r0, r1, r2, r3 = r0[:len(acc)], r1[:len(acc)], r2[:len(acc)], r3[:len(acc)]
 	w0, w1, w2, w3 := w[0], w[1], w[2], w[3]
 	for d := range acc {
 		acc[d] += w0*r0[d] + w1*r1[d] + w2*r2[d] + w3*r3[d]

@@ -1,0 +1,24 @@
+//go:build amd64 && !purego
+
+package cpu
+
+//go:noescape
+func axpy4AVX2(acc, r0, r1, r2, r3 *float32, w *[4]float32, n int)
+
+// deformAVX2 says whether the deformable sampling uses the AVX2/FMA
+// accumulation (GSAM_GEMM=purego turns it off with the GEMM kernels).
+var deformAVX2 = x86HasAVX2FMA && kernelOverride != "purego"
+
+// axpy4 adds Σ_c w[c]·value[off[c]:off[c]+len(acc)] to acc.
+func axpy4(acc, value []float32, off [4]int, w [4]float32) {
+	n := len(acc)
+	r0 := value[off[0] : off[0]+n]
+	r1 := value[off[1] : off[1]+n]
+	r2 := value[off[2] : off[2]+n]
+	r3 := value[off[3] : off[3]+n]
+	if deformAVX2 && n%8 == 0 && n > 0 {
+		axpy4AVX2(&acc[0], &r0[0], &r1[0], &r2[0], &r3[0], &w, n)
+		return
+	}
+	axpy4Go(acc, r0, r1, r2, r3, w)
+}

@@ -1,0 +1,9 @@
+//go:build !amd64 || purego
+
+package cpu
+
+// axpy4 adds Σ_c w[c]·value[off[c]:off[c]+len(acc)] to acc.
+func axpy4(acc, value []float32, off [4]int, w [4]float32) {
+	n := len(acc)
+	axpy4Go(acc, value[off[0]:off[0]+n], value[off[1]:off[1]+n], value[off[2]:off[2]+n], value[off[3]:off[3]+n], w)
+}
