@@ -79,11 +79,16 @@ func exp32(x float32) float32 {
 		c1    = 0.693359375
 		c2    = -2.12194440e-4
 	)
-	fx := float32(math.Floor(float64(x*log2e + 0.5)))
+	t := x*log2e + 0.5
+	n := int32(t) // truncation; floor for the negative t of a softmax
+	if float32(n) > t {
+		n--
+	}
+	fx := float32(n)
 	x -= fx * c1
 	x -= fx * c2
 	z := x * x
 	y := ((((1.9875691500e-4*x+1.3981999507e-3)*x+8.3334519073e-3)*x+4.1665795894e-2)*x+1.6666665459e-1)*x + 5.0000001201e-1
 	y = y*z + x + 1
-	return y * math.Float32frombits(uint32(int32(fx)+127)<<23)
+	return y * math.Float32frombits(uint32(n+127)<<23)
 }
