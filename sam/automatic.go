@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/gsam-go/gsam/nn"
+	"github.com/gsam-go/gsam/processor"
 	"gorgonia.org/tensor"
 )
 
@@ -51,8 +52,9 @@ type AutoMask struct {
 // grid of points, filters the masks by predicted IoU and stability, and
 // removes duplicates with box NMS (SamAutomaticMaskGenerator).
 type AutomaticMaskGenerator struct {
-	Model   *Model
-	Options AutomaticOptions
+	Model     *Model
+	Options   AutomaticOptions
+	Processor *processor.SamProcessor // nil: NewPredictor's default
 }
 
 // NewAutomaticMaskGenerator uses the default options.
@@ -82,6 +84,9 @@ func (g *AutomaticMaskGenerator) Generate(ctx context.Context, img image.Image) 
 	var all []candidate
 	for i, cb := range crops {
 		p := NewPredictor(g.Model)
+		if g.Processor != nil {
+			p.Processor = g.Processor
+		}
 		r := image.Rect(b.Min.X+cb[0], b.Min.Y+cb[1], b.Min.X+cb[2], b.Min.Y+cb[3])
 		if err := p.SetImage(ctx, subImage(img, r)); err != nil {
 			return nil, err

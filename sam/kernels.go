@@ -45,9 +45,11 @@ func parallelRows(rows int, f func(r0, r1 int)) {
 	parallel(chunks, func(_, i int) { f(i*rows/chunks, (i+1)*rows/chunks) })
 }
 
-// expf is a float32 exp (Cephes' expf: range reduction by ln 2 and a degree-6
-// polynomial, ≈1 ulp). math.Exp in float64 costs several times more and the
-// softmax of a global-attention layer calls it 200 million times.
+// expf is a float32 exp (Cephes' expf polynomial after reducing by the
+// nearest multiple of ln 2, ≈1 ulp). math.Exp in float64 costs several times
+// more and the softmax of one global-attention layer calls it 200 million
+// times. The rounding uses the 1.5·2^23 trick, whose float bits also hold
+// the integer for the exponent.
 func expf(x float32) float32 {
 	if x < -87.33 {
 		return 0
@@ -55,35 +57,55 @@ func expf(x float32) float32 {
 	if x > 88.72 {
 		return float32(math.Inf(1))
 	}
-	fx := float32(math.Floor(float64(x*1.44269504088896341 + 0.5)))
+	const magic = 12582912 // 1.5·2^23
+	t := x*1.44269504088896341 + magic
+	n := int32(math.Float32bits(t) - 0x4B400000)
+	fx := t - magic
 	x -= fx * 0.693359375
 	x -= fx * -2.12194440e-4
 	z := x * x
 	y := ((((1.9875691500e-4*x+1.3981999507e-3)*x+8.3334519073e-3)*x+4.1665795894e-2)*x+1.6666665459e-1)*x + 5.0000001201e-1
 	y = y*z + x + 1
-	return y * math.Float32frombits(uint32(int32(fx)+127)<<23)
+	return y * math.Float32frombits(uint32(n+127)<<23)
 }
 
 // softmaxRow normalises row in place with expf; an all -Inf row becomes zeros.
 func softmaxRow(row []float32) {
+	inv := softmaxUnnormalised(row)
+	for i := range row {
+		row[i] *= inv
+	}
+}
+
+// softmaxUnnormalised replaces row by exp(row - max) and returns 1/sum, so a
+// caller can scale the (much smaller) product with V instead of the row.
+func softmaxUnnormalised(row []float32) float32 {
 	m := float32(math.Inf(-1))
 	for _, v := range row {
 		m = max(m, v)
 	}
 	if math.IsInf(float64(m), -1) {
 		clear(row)
-		return
+		return 0
 	}
+	// expf inlined by hand (the compiler will not), clamped below so that
+	// -Inf scores give ≈1e-38 instead of a branch.
+	const magic = 12582912
 	var sum float32
 	for i, v := range row {
-		e := expf(v - m)
+		x := max(v-m, -87.33)
+		t := x*1.44269504088896341 + magic
+		n := math.Float32bits(t) - 0x4B400000
+		fx := t - magic
+		x -= fx * 0.693359375
+		x -= fx * -2.12194440e-4
+		y := ((((1.9875691500e-4*x+1.3981999507e-3)*x+8.3334519073e-3)*x+4.1665795894e-2)*x+1.6666665459e-1)*x + 5.0000001201e-1
+		y = y*(x*x) + x + 1
+		e := y * math.Float32frombits((n+127)<<23)
 		row[i] = e
 		sum += e
 	}
-	inv := 1 / sum
-	for i := range row {
-		row[i] *= inv
-	}
+	return 1 / sum
 }
 
 // erff is a float32 erf: the rational approximation on [-4, 4] that Eigen

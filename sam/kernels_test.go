@@ -24,3 +24,19 @@ func TestFastMath(t *testing.T) {
 		t.Fatal("expf(-Inf) != 0")
 	}
 }
+
+func TestSoftmaxRow(t *testing.T) {
+	row := []float32{-3, 0.5, 2, float32(math.Inf(-1)), 10, -80}
+	want := make([]float64, len(row))
+	var sum float64
+	for i, v := range row {
+		want[i] = math.Exp(float64(v) - 10)
+		sum += want[i]
+	}
+	softmaxRow(row)
+	for i := range row {
+		if d := math.Abs(float64(row[i]) - want[i]/sum); d > 1e-7 {
+			t.Fatalf("softmax[%d] = %g, want %g", i, row[i], want[i]/sum)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/gsam-go/gsam/nn"
+	"github.com/gsam-go/gsam/processor"
 	"gorgonia.org/tensor"
 )
 
@@ -16,7 +17,8 @@ import (
 // original SamPredictor. Predict may be called from several goroutines at
 // once; SetImage replaces the image for calls that start after it returns.
 type Predictor struct {
-	Model *Model
+	Model     *Model
+	Processor *processor.SamProcessor // resize, normalise, pad (SamProcessor)
 
 	mu    sync.RWMutex
 	image *imageState
@@ -29,17 +31,22 @@ type imageState struct {
 	reshaped Size // after resizing the longest side to image_size
 }
 
-// NewPredictor wraps a loaded model.
-func NewPredictor(m *Model) *Predictor { return &Predictor{Model: m} }
+// NewPredictor wraps a loaded model, with SamProcessor's defaults sized to
+// the model's image_size (use processor.LoadSam for a Hub folder's
+// preprocessor_config.json instead).
+func NewPredictor(m *Model) *Predictor {
+	S := m.Config.VisionConfig.ImageSize
+	proc, err := processor.NewSamProcessor(processor.SamConfig{
+		Size: processor.Size{LongestEdge: S}, PadSize: processor.Size{Height: S, Width: S},
+	})
+	if err != nil { // only for an invalid image_size, which Load rejects
+		panic(err)
+	}
+	return &Predictor{Model: m, Processor: proc}
+}
 
 // ErrNoImage is returned by Predict before SetImage or SetPixels.
 var ErrNoImage = errors.New("sam: no image set: call SetImage first")
-
-// preprocess turns an image into pixel values [1, 3, S, S] and its resized
-// size; it is package processor's SamProcessor.
-var preprocess = func(img image.Image, size int) (*tensor.Dense, Size, error) {
-	return nil, Size{}, errors.New("sam: image preprocessing (package processor) is not available; use SetPixels")
-}
 
 // SetImage preprocesses img (resize the longest side to image_size,
 // normalise, pad) and computes its embedding.
@@ -47,12 +54,11 @@ func (p *Predictor) SetImage(ctx context.Context, img image.Image) error {
 	if img == nil || img.Bounds().Empty() {
 		return errors.New("sam: empty image")
 	}
-	pixels, reshaped, err := preprocess(img, p.Model.Config.VisionConfig.ImageSize)
+	pixels, reshaped, original, err := p.Processor.Preprocess(img)
 	if err != nil {
-		return err
+		return fmt.Errorf("sam: %w", err)
 	}
-	b := img.Bounds()
-	return p.setPixels(ctx, pixels, Size{b.Dy(), b.Dx()}, reshaped)
+	return p.setPixels(ctx, pixels, Size{original[0], original[1]}, Size{reshaped[0], reshaped[1]})
 }
 
 // SetPixels sets an image already preprocessed by SamProcessor: pixels

@@ -282,7 +282,7 @@ func (a *VisionAttention) forward(x []float32, h, w, ws int) []float32 {
 	nBlk := (L + block - 1) / block
 	o := make([]float32, len(q))
 	scale := float32(1 / math.Sqrt(float64(D)))
-	type scratch struct{ scores, rh, rw []float32 }
+	type scratch struct{ scores, rh, rw, inv []float32 }
 	workers := make([]scratch, min(nWin*H*nBlk, maxWorkers()))
 	parallel(nWin*H*nBlk, func(wi, task int) {
 		s := &workers[wi]
@@ -290,6 +290,7 @@ func (a *VisionAttention) forward(x []float32, h, w, ws int) []float32 {
 			s.scores = make([]float32, block*L)
 			s.rh = make([]float32, block*wh)
 			s.rw = make([]float32, block*ww)
+			s.inv = make([]float32, block)
 		}
 		bh, blk := task/nBlk, task%nBlk
 		r0 := blk * block
@@ -302,10 +303,18 @@ func (a *VisionAttention) forward(x []float32, h, w, ws int) []float32 {
 		if relH != nil {
 			addRelPos(scores, qb, relH, relW, r0, rows, wh, ww, D, s.rh, s.rw)
 		}
-		for r := 0; r < rows; r++ {
-			softmaxRow(scores[r*L : (r+1)*L])
+		inv := s.inv[:rows]
+		for r := range inv {
+			inv[r] = softmaxUnnormalised(scores[r*L : (r+1)*L])
 		}
-		cpu.Sgemm(false, false, rows, D, L, 1, scores, L, vb, D, 0, o[(bh*L+r0)*D:], D)
+		ob := o[(bh*L+r0)*D : (bh*L+r0+rows)*D]
+		cpu.Sgemm(false, false, rows, D, L, 1, scores, L, vb, D, 0, ob, D)
+		for r, f := range inv {
+			row := ob[r*D : (r+1)*D]
+			for j := range row {
+				row[j] *= f
+			}
+		}
 	})
 
 	// Back to tokens [N, C] (heads concatenated), dropping the padding.
