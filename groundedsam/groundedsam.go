@@ -1,0 +1,171 @@
+// Package groundedsam is the Grounded-SAM pipeline: Grounding DINO finds
+// the objects a text prompt names (boxes, scores, phrases) and Segment
+// Anything turns each box into a pixel mask.
+//
+//	p, err := groundedsam.Load(ctx, groundedsam.LoadOptions{}) // Hub defaults
+//	res, err := p.Ground(ctx, img, groundingdino.Prompt{Caption: "cat . remote control ."}, groundedsam.Options{})
+//	for _, d := range res.Detections { fmt.Println(d.Label, d.Score, d.Box, d.Mask.Area()) }
+//
+// Each image is embedded by SAM once, and all of its boxes go through the
+// mask decoder together in one batched call.
+package groundedsam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+
+	"github.com/gsam-go/gsam/groundingdino"
+	"github.com/gsam-go/gsam/processor"
+	"github.com/gsam-go/gsam/sam"
+)
+
+// Pipeline holds the two loaded models. It keeps no per-call state, so
+// Ground may be called from several goroutines at once.
+type Pipeline struct {
+	Detector *groundingdino.Detector
+	SAM      *sam.Model
+	// SAMProcessor resizes and normalises images for SAM; nil means SAM's
+	// defaults sized to the model's input.
+	SAMProcessor *processor.SamProcessor
+}
+
+// Options are the detection thresholds and the mask choice.
+type Options struct {
+	// BoxThreshold and TextThreshold are Grounding DINO's (0 means 0.35 and
+	// 0.25); NMSThreshold > 0 drops per-label boxes overlapping a better
+	// one by more than this IoU.
+	BoxThreshold, TextThreshold, NMSThreshold float32
+	// CleanLabels names detections with the whole prompt label instead of
+	// the decoded token phrase.
+	CleanLabels bool
+	// Multimask asks SAM for three candidate masks per box and keeps the
+	// one with the best predicted IoU (helps with ambiguous boxes).
+	Multimask bool
+}
+
+// Detection is one object: Grounding DINO's box, score, label and phrase,
+// with SAM's mask for that box.
+type Detection struct {
+	groundingdino.Detection
+	Mask sam.Mask // at the image size, row-major
+	IoU  float32  // SAM's predicted IoU of Mask
+}
+
+// Result is what was found in one image.
+type Result struct {
+	Width, Height int
+	Detections    []Detection // best score first
+}
+
+// Ground detects the prompt's objects in img and segments each one.
+func (p *Pipeline) Ground(ctx context.Context, img image.Image, prompt groundingdino.Prompt, opts Options) (*Result, error) {
+	res, err := p.GroundBatch(ctx, []image.Image{img}, prompt, opts)
+	if err != nil {
+		return nil, err
+	}
+	return res[0], nil
+}
+
+// GroundBatch runs Grounding DINO on all images as one batch (smaller
+// images are zero-padded, as the reference processor does), then SAM on
+// each image that has detections.
+func (p *Pipeline) GroundBatch(ctx context.Context, imgs []image.Image, prompt groundingdino.Prompt, opts Options) ([]*Result, error) {
+	if p == nil || p.Detector == nil || p.SAM == nil {
+		return nil, errNoPipeline
+	}
+	if len(imgs) == 0 {
+		return nil, errors.New("groundedsam: no images")
+	}
+	for i, img := range imgs {
+		if img == nil || img.Bounds().Empty() {
+			return nil, fmt.Errorf("groundedsam: image %d is empty", i)
+		}
+	}
+	dets, err := p.Detector.Detect(ctx, imgs, prompt, groundingdino.Options{
+		BoxThreshold: opts.BoxThreshold, TextThreshold: opts.TextThreshold,
+		NMSThreshold: opts.NMSThreshold, CleanLabels: opts.CleanLabels,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Result, len(imgs))
+	for i, img := range imgs {
+		boxes := make([][4]float64, len(dets[i]))
+		for j, d := range dets[i] {
+			boxes[j] = [4]float64{float64(d.Box[0]), float64(d.Box[1]), float64(d.Box[2]), float64(d.Box[3])}
+		}
+		masks, ious, err := p.Segment(ctx, img, boxes, opts.Multimask)
+		if err != nil {
+			return nil, fmt.Errorf("groundedsam: image %d: %w", i, err)
+		}
+		b := img.Bounds()
+		r := &Result{Width: b.Dx(), Height: b.Dy()}
+		for j, d := range dets[i] {
+			r.Detections = append(r.Detections, Detection{Detection: d, Mask: masks[j], IoU: ious[j]})
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
+// Segment embeds img once and decodes all boxes (x0, y0, x1, y1 in image
+// pixels) in one batched mask-decoder call, returning one mask per box
+// (the best-IoU one of three with multimask). No boxes: no SAM work.
+func (p *Pipeline) Segment(ctx context.Context, img image.Image, boxes [][4]float64, multimask bool) ([]sam.Mask, []float32, error) {
+	if len(boxes) == 0 {
+		return nil, nil, nil
+	}
+	pred, err := p.Predictor(ctx, img)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := pred.Predict(ctx, sam.Prompt{Boxes: boxes, Multimask: multimask})
+	if err != nil {
+		return nil, nil, err
+	}
+	masks := make([]sam.Mask, len(boxes))
+	ious := make([]float32, len(boxes))
+	for i := range boxes {
+		k := BestMask(res.Scores[i])
+		masks[i], ious[i] = res.Masks[i][k], res.Scores[i][k]
+	}
+	return masks, ious, nil
+}
+
+// Predictor preprocesses img for SAM and embeds it, ready for any number
+// of point or box prompts.
+func (p *Pipeline) Predictor(ctx context.Context, img image.Image) (*sam.Predictor, error) {
+	if p == nil || p.SAM == nil {
+		return nil, errNoPipeline
+	}
+	proc := p.SAMProcessor
+	if proc == nil {
+		var err error
+		if proc, err = processor.NewSamProcessor(processor.SamConfig{}); err != nil {
+			return nil, err
+		}
+		fitProcessor(proc, p.SAM)
+	}
+	pixels, _, original, err := proc.Preprocess(img)
+	if err != nil {
+		return nil, err
+	}
+	pred := sam.NewPredictor(p.SAM)
+	if err := pred.SetPixels(ctx, pixels, sam.Size{Height: original[0], Width: original[1]}); err != nil {
+		return nil, err
+	}
+	return pred, nil
+}
+
+// BestMask is the index of the highest predicted IoU (the first on ties).
+func BestMask(ious []float32) int {
+	best := 0
+	for k, v := range ious {
+		if v > ious[best] {
+			best = k
+		}
+	}
+	return best
+}
