@@ -9,6 +9,9 @@ func sgemmMicroAVX2x6x16(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 func packBTransAVX2(dst, src *float32, ldb, kc8, nr int)
 
 //go:noescape
+func packA6AVX2(dst, src *float32, lda, kc8 int)
+
+//go:noescape
 func sgemmMicroAVX512x12x32(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 
 // Blocking for Zen 3 (32 KiB L1d, 512 KiB L2, shared L3): the 256×16 B
@@ -19,6 +22,20 @@ var avx2Kernel = &gemmKernel{
 	kc: 256, mc: 144, nc: 4080,
 	micro:  sgemmMicroAVX2x6x16,
 	packBT: packBTransAVX(16),
+	packA:  packA6,
+}
+
+// packA6 packs the first kc/8*8 columns of a full 6-row panel with AVX2;
+// dst must have 2 floats of room past them.
+func packA6(dst, a []float32, off, lda, kc int) int {
+	kc8 := kc / 8
+	if kc8 == 0 {
+		return 0
+	}
+	_ = dst[kc8*8*6+1]
+	_ = a[off+5*lda+kc8*8-1]
+	packA6AVX2(&dst[0], &a[off], lda, kc8)
+	return kc8 * 8
 }
 
 // packBTransAVX packs a full panel (nr a multiple of 8) of a transposed B

@@ -375,3 +375,71 @@ packbtgroup:
 packbtdone:
 	VZEROUPPER
 	RET
+
+// ------------------------------------------------------- A packing, mr = 6
+// packA6AVX2 packs six rows of A (row stride lda) into a 6-row panel:
+// dst[p*6 + r] = src[r*lda + p] for p < 8*kc8. Each group of 8 columns is an
+// 8×8 transpose (two zero rows) stored as eight overlapping 8-float writes in
+// increasing order, so each write's two spare floats are overwritten by the
+// next; the last one writes 2 floats past the panel (callers leave room).
+
+// func packA6AVX2(dst, src *float32, lda, kc8 int)
+TEXT ·packA6AVX2(SB), NOSPLIT, $0-32
+	MOVQ   dst+0(FP), DI
+	MOVQ   src+8(FP), AX
+	MOVQ   lda+16(FP), R9
+	MOVQ   kc8+24(FP), CX
+	SHLQ   $2, R9
+	LEAQ   (R9)(R9*2), R10
+	LEAQ   (AX)(R9*4), R11
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	TESTQ  CX, CX
+	JZ     packa6done
+
+packa6loop:
+	VMOVUPS    (AX), Y0
+	VMOVUPS    (AX)(R9*1), Y1
+	VMOVUPS    (AX)(R9*2), Y2
+	VMOVUPS    (AX)(R10*1), Y3
+	VMOVUPS    (R11), Y4
+	VMOVUPS    (R11)(R9*1), Y5
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y9
+	VUNPCKLPS  Y3, Y2, Y10
+	VUNPCKHPS  Y3, Y2, Y11
+	VUNPCKLPS  Y5, Y4, Y12
+	VUNPCKHPS  Y5, Y4, Y13
+	VSHUFPS    $0x44, Y10, Y8, Y0
+	VSHUFPS    $0xEE, Y10, Y8, Y1
+	VSHUFPS    $0x44, Y11, Y9, Y2
+	VSHUFPS    $0xEE, Y11, Y9, Y3
+	VSHUFPS    $0x44, Y6, Y12, Y4
+	VSHUFPS    $0xEE, Y6, Y12, Y5
+	VSHUFPS    $0x44, Y6, Y13, Y14
+	VSHUFPS    $0xEE, Y6, Y13, Y15
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y14, Y2, Y10
+	VPERM2F128 $0x20, Y15, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y14, Y2, Y0
+	VPERM2F128 $0x31, Y15, Y3, Y1
+	VMOVUPS    Y8, (DI)
+	VMOVUPS    Y9, 24(DI)
+	VMOVUPS    Y10, 48(DI)
+	VMOVUPS    Y11, 72(DI)
+	VMOVUPS    Y12, 96(DI)
+	VMOVUPS    Y13, 120(DI)
+	VMOVUPS    Y0, 144(DI)
+	VMOVUPS    Y1, 168(DI)
+	ADDQ       $32, AX
+	ADDQ       $32, R11
+	ADDQ       $192, DI
+	DECQ       CX
+	JNZ        packa6loop
+
+packa6done:
+	VZEROUPPER
+	RET

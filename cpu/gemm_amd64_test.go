@@ -74,3 +74,36 @@ func TestPackBTransAVX2(t *testing.T) {
 		}
 	}
 }
+
+func TestPackA6AVX2(t *testing.T) {
+	if !x86HasAVX2FMA {
+		t.Skip("no AVX2")
+	}
+	for _, kc := range []int{0, 7, 8, 9, 33} {
+		lda := kc + 3
+		a := make([]float32, 6*lda+1)
+		for i := range a {
+			a[i] = float32(i)
+		}
+		dst := make([]float32, kc*6+10)
+		for i := range dst {
+			dst[i] = -1
+		}
+		done := packA6(dst, a, 1, lda, kc)
+		if done != kc/8*8 {
+			t.Fatalf("kc=%d: packed %d columns", kc, done)
+		}
+		for i, v := range dst {
+			p, r := i/6, i%6
+			want := float32(-1)
+			if p < done {
+				want = a[1+r*lda+p]
+			} else if done > 0 && i < done*6+2 {
+				want = v // the documented 2-float overrun
+			}
+			if v != want {
+				t.Fatalf("kc=%d: dst[%d] (p=%d r=%d) = %g, want %g", kc, i, p, r, v, want)
+			}
+		}
+	}
+}

@@ -26,6 +26,10 @@ type gemmKernel struct {
 	// packBT, if set, packs the first rows of a full nr-column panel of a
 	// transposed B (dst[p*nr+x] = b[off+x*ldb+p]) and says how many it did.
 	packBT func(dst, b []float32, off, ldb, kc int) int
+	// packA, if set, packs the first columns of a full mr-row panel of a
+	// non-transposed A (dst[p*mr+r] = a[off+r*lda+p]) and says how many it
+	// did; it may write up to 8 floats past them.
+	packA func(dst, a []float32, off, lda, kc int) int
 }
 
 // kernelInUse is the kernel Sgemm runs; set by the per-architecture init.
@@ -170,7 +174,7 @@ func sgemmPacked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float
 	}
 	for i := range bufs.ws[:workers] {
 		w := &bufs.ws[i]
-		if need := g.kc * g.rowStep * mr; len(w.aPack) < need {
+		if need := g.kc*g.rowStep*mr + 8; len(w.aPack) < need { // +8: see gemmKernel.packA
 			w.aPack = make([]float32, need)
 		}
 		if need := mr * nr; len(w.tile) < need {
@@ -332,8 +336,13 @@ func (g *gemmCall) packA(dst []float32, i0, mcur, pc, kcur int) {
 			}
 			continue
 		}
+		p0 := 0
+		if rows == mr && g.kern.packA != nil {
+			// Pass the rest of dst: the packer may write a little past d.
+			p0 = g.kern.packA(dst[ip*mr*kcur:], a, i*lda+pc, lda, kcur)
+		}
 		if rows == 6 && mr == 6 {
-			packRows6(d, a, i*lda+pc, lda, kcur)
+			packRows6(d[p0*6:], a, i*lda+pc+p0, lda, kcur-p0)
 			continue
 		}
 		for r := 0; r < rows; r++ {
