@@ -90,23 +90,25 @@ func (m *MultiscaleDeformableAttention) Forward(hidden, posEmbed, encoderHidden 
 	locs := make([]float32, B*Q*H*L*P*2)
 	m.SamplingOffsets.ForwardSlice(locs, query, B*Q)
 	ref := nn.Data(referencePoints)
-	for bq := 0; bq < B*Q; bq++ {
-		for h := 0; h < H; h++ {
-			for l := 0; l < L; l++ {
-				r := ref[(bq*L+l)*coords:]
-				for p := 0; p < P; p++ {
-					o := locs[((((bq*H+h)*L+l)*P)+p)*2:]
-					if coords == 2 {
-						o[0] = r[0] + o[0]/float32(spatialShapes[l][1])
-						o[1] = r[1] + o[1]/float32(spatialShapes[l][0])
-					} else {
-						o[0] = r[0] + o[0]/float32(P)*r[2]*0.5
-						o[1] = r[1] + o[1]/float32(P)*r[3]*0.5
+	parallelRows(B*Q, 512, func(lo, hi int) {
+		for bq := lo; bq < hi; bq++ {
+			for h := 0; h < H; h++ {
+				for l := 0; l < L; l++ {
+					r := ref[(bq*L+l)*coords:]
+					for p := 0; p < P; p++ {
+						o := locs[((((bq*H+h)*L+l)*P)+p)*2:]
+						if coords == 2 {
+							o[0] = r[0] + o[0]/float32(spatialShapes[l][1])
+							o[1] = r[1] + o[1]/float32(spatialShapes[l][0])
+						} else {
+							o[0] = r[0] + o[0]/float32(P)*r[2]*0.5
+							o[1] = r[1] + o[1]/float32(P)*r[3]*0.5
+						}
 					}
 				}
 			}
 		}
-	}
+	})
 
 	weights := make([]float32, B*Q*H*L*P)
 	m.AttentionWeights.ForwardSlice(weights, query, B*Q)

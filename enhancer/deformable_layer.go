@@ -41,17 +41,10 @@ func (l *DeformableLayer) Forward(vision, posEmbed *tensor.Dense, mask []bool, r
 	for i, v := range nn.Data(vision) {
 		h[i] += v
 	}
-	l.SelfAttnLayerNorm.ForwardInPlace(h)
+	layerNorm(&l.SelfAttnLayerNorm, h)
 
-	mid := make([]float32, rows*l.FC1.Out())
-	l.FC1.ForwardSlice(mid, h, rows)
-	activate(l.Act, mid)
-	y := make([]float32, rows*d)
-	l.FC2.ForwardSlice(y, mid, rows)
-	for i, v := range y {
-		h[i] += v
-	}
-	l.FinalLayerNorm.ForwardInPlace(h)
+	feedForward(&l.FC1, &l.FC2, l.Act, h, rows, d)
+	layerNorm(&l.FinalLayerNorm, h)
 	return attn, w
 }
 
@@ -66,4 +59,22 @@ func activate(a nn.Activation, x []float32) {
 		return
 	}
 	a.Apply(x)
+}
+
+// feedForward does h += fc2(act(fc1(h))) over rows×d values, a block of
+// rows at a time so the wide hidden activation stays in cache.
+func feedForward(fc1, fc2 *nn.Linear, act nn.Activation, h []float32, rows, d int) {
+	const block = 512
+	mid := make([]float32, min(rows, block)*fc1.Out())
+	y := make([]float32, min(rows, block)*d)
+	for r0 := 0; r0 < rows; r0 += block {
+		n := min(block, rows-r0)
+		x := h[r0*d : (r0+n)*d]
+		fc1.ForwardSlice(mid, x, n)
+		activate(act, mid[:n*fc1.Out()])
+		fc2.ForwardSlice(y, mid, n)
+		for i, v := range y[:n*d] {
+			x[i] += v
+		}
+	}
 }

@@ -235,7 +235,8 @@ func NewFusionLayer(cfg Config) FusionLayer {
 // BiMultiHeadAttention.Forward) and returns the new vision and text features
 // with the two attention probability tensors.
 func (l *FusionLayer) Forward(vision, text *tensor.Dense, visionMask, textMask []bool) (visionOut, visionAttn, textOut, textAttn *tensor.Dense) {
-	v := l.LayerNormVision.Forward(vision)
+	v := nn.Clone(vision)
+	layerNorm(&l.LayerNormVision, nn.Data(v))
 	t := l.LayerNormText.Forward(text)
 	dv, va, dt, ta := l.Attn.Forward(v, t, visionMask, textMask)
 	addScaled(nn.Data(v), nn.Data(dv), nn.Data(l.VisionParam))

@@ -1,6 +1,7 @@
 package enhancer
 
 import (
+	"github.com/gsam-go/gsam/nn"
 	"math"
 	"runtime"
 	"sync"
@@ -91,4 +92,12 @@ func exp32(x float32) float32 {
 	y := ((((1.9875691500e-4*x+1.3981999507e-3)*x+8.3334519073e-3)*x+4.1665795894e-2)*x+1.6666665459e-1)*x + 5.0000001201e-1
 	y = y*z + x + 1
 	return y * math.Float32frombits(uint32(n+127)<<23)
+}
+
+// layerNorm applies ln in place to rows of x in parallel (image-sized inputs).
+func layerNorm(ln *nn.LayerNorm, x []float32) {
+	d := ln.Weight.Shape()[0]
+	parallelRows(len(x)/d, 256, func(lo, hi int) {
+		ln.ForwardInPlace(x[lo*d : hi*d])
+	})
 }

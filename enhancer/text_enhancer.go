@@ -63,14 +63,7 @@ func (l *TextEnhancerLayer) Forward(text, posEmbed *tensor.Dense, selfAttention 
 
 // ffn applies h = LN(h + fc2(act(fc1(h)))) to rows×d values in place.
 func (l *TextEnhancerLayer) ffn(h []float32, rows, d int) {
-	mid := make([]float32, rows*l.FC1.Out())
-	l.FC1.ForwardSlice(mid, h, rows)
-	activate(l.Act, mid)
-	y := make([]float32, rows*d)
-	l.FC2.ForwardSlice(y, mid, rows)
-	for i, v := range y {
-		h[i] += v
-	}
+	feedForward(&l.FC1, &l.FC2, l.Act, h, rows, d)
 	l.LayerNormAfter.ForwardInPlace(h)
 }
 
