@@ -9,12 +9,20 @@
 //	gsam bench   --random-weights
 //
 // Exit status: 0 success, 1 failure of the work itself (a verify mismatch,
-// an unreadable image), 2 bad usage.
+// an unreadable image, a model that does not load), 2 bad usage.
 package main
 
 import (
 	"fmt"
+	"io"
 	"os"
+)
+
+// Exit codes a script can rely on.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the work failed: unreadable image, model load error, verify mismatch
+	exitUsage   = 2 // bad command line
 )
 
 const usage = `gsam — Grounded-SAM in pure Go: text-prompted detection (Grounding DINO) and segmentation (SAM).
@@ -29,26 +37,46 @@ Commands:
   verify    compare this implementation with a reference dump folder
   bench     time the full-size models (random weights: nothing to download)
 
+Examples:
+  gsam ground --image testdata/chelsea.png --text "cat ." --out out/
+  gsam detect --image photos/ --labels "cat,remote control" --out out/
+  gsam segment --image photo.jpg --box 10,20,200,300 --out out/
+  gsam bench --random-weights --runs 3
+
 Run 'gsam <command> --help' for the flags of each command.
+Exit status: 0 success, 1 the work failed (unreadable image, model load
+error), 2 bad usage.
 `
 
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run dispatches a command line (without the program name) and returns the
+// exit status; it is main without the process, so tests call it directly.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) < 1 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
 	}
-	cmd, args := os.Args[1], os.Args[2:]
-	var code int
+	cmd, args := args[0], args[1:]
+	c := &cli{name: cmd, stdin: stdin, stdout: stdout, stderr: stderr}
 	switch cmd {
 	case "verify":
-		code = runVerify(args)
-	case "ground", "detect", "segment", "bench":
-		code = runPipeline(cmd, args)
-	case "help", "-h", "--help":
-		fmt.Print(usage)
+		return runVerify(args)
+	case "ground":
+		return c.ground(args)
+	case "detect":
+		return c.detect(args)
+	case "segment":
+		return c.segment(args)
+	case "bench":
+		return c.bench(args)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
 	default:
-		fmt.Fprintf(os.Stderr, "gsam: unknown command %q\n\n%s", cmd, usage)
-		code = 2
+		fmt.Fprintf(stderr, "gsam: unknown command %q\n\n%s", cmd, usage)
+		return exitUsage
 	}
-	os.Exit(code)
 }
