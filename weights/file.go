@@ -35,12 +35,12 @@ type File struct {
 func OpenFile(path string) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("weights: %w", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("weights: %w", err)
 	}
 	if fi.IsDir() {
 		return nil, fmt.Errorf("weights: %s is a directory, not a safetensors file", path)
