@@ -328,6 +328,15 @@ func (g *gemmCall) packA(dst []float32, i0, mcur, pc, kcur int) {
 		i := i0 + ip*mr
 		if g.transA {
 			// A is k×m: each p is a contiguous run of rows.
+			if rows == 6 && mr == 6 {
+				for p := 0; p < kcur; p++ {
+					o := (pc+p)*lda + i
+					src := a[o : o+6 : o+6]
+					dp := d[p*6 : p*6+6 : p*6+6]
+					dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = src[0], src[1], src[2], src[3], src[4], src[5]
+				}
+				continue
+			}
 			for p := 0; p < kcur; p++ {
 				dp := d[p*mr : p*mr+mr]
 				src := a[(pc+p)*lda+i : (pc+p)*lda+i+rows]
