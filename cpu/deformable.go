@@ -32,7 +32,8 @@ func MSDeformAttn(out, value []float32, spatialShapes [][2]int, levelStart []int
 	if B*Q == 0 {
 		return
 	}
-	byHead := make([]float32, B*H*S*D)
+	byHead := getByHead(B * H * S * D)
+	defer byHeadPool.Put(&byHead)
 	forChunks(B*S, 256, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			b, s := r/S, r%S
@@ -56,6 +57,17 @@ func MSDeformAttn(out, value []float32, spatialShapes [][2]int, levelStart []int
 			}
 		}
 	})
+}
+
+// byHeadPool recycles the head-major copy of the value: fresh pages cost a
+// page fault each on first touch.
+var byHeadPool sync.Pool
+
+func getByHead(n int) []float32 {
+	if p, ok := byHeadPool.Get().(*[]float32); ok && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]float32, n)
 }
 
 // forChunks runs fn over [0, n) in blocks of grain on GOMAXPROCS goroutines

@@ -72,14 +72,17 @@ func (m *MultiscaleDeformableAttention) Forward(hidden, posEmbed, encoderHidden 
 
 	query := nn.Data(hidden)
 	if posEmbed != nil {
-		query = append([]float32(nil), query...)
-		for i, v := range nn.Data(posEmbed) {
-			query[i] += v
+		query = getScratch(B * Q * d)
+		defer putScratch(query)
+		pd, hd := nn.Data(posEmbed), nn.Data(hidden)
+		for i := range query {
+			query[i] = hd[i] + pd[i]
 		}
 	}
 
-	value := m.ValueProj.Forward(encoderHidden)
-	vd := nn.Data(value)
+	vd := getScratch(B * S * d)
+	defer putScratch(vd)
+	m.ValueProj.ForwardSlice(vd, nn.Data(encoderHidden), B*S)
 	for i, keep := range encoderMask {
 		if !keep {
 			clear(vd[i*d : (i+1)*d])
@@ -87,7 +90,8 @@ func (m *MultiscaleDeformableAttention) Forward(hidden, posEmbed, encoderHidden 
 	}
 
 	// Offsets become sampling locations in place: [B, Q, H, L, P, 2].
-	locs := make([]float32, B*Q*H*L*P*2)
+	locs := getScratch(B * Q * H * L * P * 2)
+	defer putScratch(locs)
 	m.SamplingOffsets.ForwardSlice(locs, query, B*Q)
 	ref := nn.Data(referencePoints)
 	parallelRows(B*Q, 512, func(lo, hi int) {
@@ -114,7 +118,8 @@ func (m *MultiscaleDeformableAttention) Forward(hidden, posEmbed, encoderHidden 
 	m.AttentionWeights.ForwardSlice(weights, query, B*Q)
 	softmaxRows(weights, L*P)
 
-	sampled := make([]float32, B*Q*d)
+	sampled := getScratch(B * Q * d)
+	defer putScratch(sampled)
 	cpu.MSDeformAttn(sampled, vd, spatialShapes, levelStart, locs, weights, B, S, H, d/H, Q, L, P)
 	out = m.OutputProj.Forward(nn.FromData(sampled, B, Q, d))
 	return out, nn.FromData(weights, B, Q, H, L, P)

@@ -101,3 +101,19 @@ func layerNorm(ln *nn.LayerNorm, x []float32) {
 		ln.ForwardInPlace(x[lo*d : hi*d])
 	})
 }
+
+// scratch recycles the large temporary buffers of the image-sized passes:
+// fresh pages cost a page fault each on first touch, which for a 17,821-token
+// image is a visible share of a layer.
+var scratch sync.Pool
+
+// getScratch returns a buffer of n values (contents undefined).
+func getScratch(n int) []float32 {
+	if p, ok := scratch.Get().(*[]float32); ok && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]float32, n)
+}
+
+// putScratch hands a buffer from getScratch back.
+func putScratch(b []float32) { scratch.Put(&b) }
