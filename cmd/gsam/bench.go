@@ -54,6 +54,7 @@ Flags:
   --device auto|cpu|cuda
                        auto and cpu run on the CPU; cuda is refused (exit 1)
                        until the CUDA backend is wired into the models
+  -q, --quiet          no progress lines on stderr
 
 Stages: grounding-dino-tiny/{total,text,backbone,encoder,query,decoder},
 sam-vit-base/{image-encoder,decoder}.
@@ -89,6 +90,8 @@ func (c *cli) bench(args []string) int {
 	gdinoConfig := fs.String("gdino-config", "", "")
 	samConfig := fs.String("sam-config", "", "")
 	device := fs.String("device", "auto", "")
+	fs.BoolVar(&c.quiet, "quiet", false, "")
+	fs.BoolVar(&c.quiet, "q", false, "")
 	if code := c.parse(fs, helpBench, args); code >= 0 {
 		return code
 	}
