@@ -87,6 +87,10 @@ func walk(prefix string, v reflect.Value, fn func(string, *tensor.Dense, bool)) 
 
 // Loader binds a store's tensors to model structs and collects every problem.
 type Loader struct {
+	// ShapesOnly checks names and shapes without reading data (binding a
+	// model definition against a key list, see Manifest).
+	ShapesOnly bool
+
 	store    *Store
 	used     map[string]bool
 	aliases  map[string][]string
@@ -193,6 +197,9 @@ func (l *Loader) load(key string, t *tensor.Dense, optional bool) bool {
 	info, _ := l.store.Info(src)
 	if !slices.Equal(info.Shape, []int(t.Shape())) && !(len(info.Shape) == 0 && t.Shape().TotalSize() == 1) {
 		l.shapes = append(l.shapes, fmt.Sprintf("%s: model wants %v, file has %v", key, []int(t.Shape()), info.Shape))
+		return true
+	}
+	if l.ShapesOnly {
 		return true
 	}
 	data, _, err := l.store.Float32(src)

@@ -328,6 +328,20 @@ func NewStore(files ...*File) (*Store, error) {
 	return s, nil
 }
 
+// Manifest returns a store that knows tensor names, dtypes and shapes but
+// holds no data: bind a model definition against it with a ShapesOnly
+// Loader to check it accepts a checkpoint's key list without the weights.
+func Manifest(infos []Info) (*Store, error) {
+	f := &File{path: "<manifest>", infos: map[string]Info{}}
+	for _, i := range infos {
+		if _, dup := f.infos[i.Name]; dup {
+			return nil, fmt.Errorf("weights: manifest lists %q twice", i.Name)
+		}
+		f.infos[i.Name] = i
+	}
+	return NewStore(f)
+}
+
 func openIndex(path string) (*Store, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {

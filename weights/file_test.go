@@ -261,3 +261,21 @@ func TestOpenMissing(t *testing.T) {
 		t.Fatal("missing file accepted")
 	}
 }
+
+func TestManifestShapesOnly(t *testing.T) {
+	s, err := Manifest([]Info{{Name: "m.proj.weight", DType: "F32", Shape: []int{2}}, {Name: "m.norms.0.weight", DType: "BF16", Shape: []int{3}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := block{Proj: newLayer(2), Norms: []layer{newLayer(2)}}
+	l := NewLoader(s)
+	l.ShapesOnly = true
+	l.Bind("m", &b)
+	err = l.Err()
+	if err == nil || !strings.Contains(err.Error(), "m.norms.0.weight: model wants [2], file has [3]") {
+		t.Fatalf("want the shape mismatch named, got %v", err)
+	}
+	if _, err := Manifest([]Info{{Name: "a"}, {Name: "a"}}); err == nil {
+		t.Fatal("duplicate key accepted")
+	}
+}
