@@ -36,8 +36,8 @@ func NewDeformableLayer(cfg Config) DeformableLayer {
 func (l *DeformableLayer) Forward(vision, posEmbed *tensor.Dense, mask []bool, referencePoints *tensor.Dense, spatialShapes [][2]int, levelStart []int) (out, attnWeights *tensor.Dense) {
 	s := vision.Shape()
 	rows, d := s[0]*s[1], s[2]
-	attn, w := l.SelfAttn.Forward(vision, posEmbed, vision, mask, referencePoints, spatialShapes, levelStart)
-	h := nn.Data(attn)
+	out, attnWeights = l.SelfAttn.Forward(vision, posEmbed, vision, mask, referencePoints, spatialShapes, levelStart)
+	h := nn.Data(out) // the residual stream continues in place
 	for i, v := range nn.Data(vision) {
 		h[i] += v
 	}
@@ -45,7 +45,7 @@ func (l *DeformableLayer) Forward(vision, posEmbed *tensor.Dense, mask []bool, r
 
 	feedForward(&l.FC1, &l.FC2, l.Act, h, rows, d)
 	layerNorm(&l.FinalLayerNorm, h)
-	return attn, w
+	return out, attnWeights
 }
 
 // activate applies the FFN activation in place. ReLU is written as max(v, 0),
