@@ -35,6 +35,8 @@ func TestEncoderStages(t *testing.T) {
 				c.check(t, a+".fusion_layer.0.1", fva)
 				c.check(t, a+".fusion_layer.1.0", ft)
 				c.check(t, a+".fusion_layer.1.1", fta)
+				c.check(t, a+".1.0", fva) // the layer's attention tuple
+				c.check(t, a+".1.1", fta)
 
 				ft = fixture.Float(t, c.f, a+".fusion_layer.1.0")
 				qk := nn.Add(ft, textPos)
@@ -50,11 +52,13 @@ func TestEncoderStages(t *testing.T) {
 				te, tp := layer.TextEnhancer.Forward(ft, textPos, in.TextSelfAttention)
 				c.check(t, a+".text_enhancer_layer.0", te)
 				c.check(t, a+".text_enhancer_layer.1", tp)
+				c.check(t, a+".1.2", tp)
 
 				fv = fixture.Float(t, c.f, a+".fusion_layer.0.0")
 				dl, dw := layer.Deformable.Forward(fv, in.VisionPos, in.VisionMask, c.ref, in.SpatialShapes, in.LevelStart)
 				c.check(t, a+".deformable_layer.0", dl)
 				c.check(t, a+".deformable_layer.1", dw)
+				c.check(t, a+".1.3", dw)
 
 				lv, lt := layer.Forward(vision, text, in, c.ref, textPos)
 				c.check(t, a+".0.0", lv)
