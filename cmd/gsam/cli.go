@@ -140,7 +140,12 @@ const (
   --multimask          ask for three masks per box and keep the best-IoU one
   --mask-pngs          also write each mask as DIR/<name>.mask<i>.png
 `
-	helpCommon = `  --revision REV       Hub branch, tag or commit (default main)
+	helpCommon = `
+Other:
+  --revision REV       Hub branch, tag or commit (default main)
+
+With --out, stdout lists the files written, one per line; progress lines go to
+stderr.
 
 Environment: HF_HOME / HF_HUB_CACHE (cache), HF_TOKEN, HF_HUB_OFFLINE=1 (use
 the cache only), HF_ENDPOINT.
