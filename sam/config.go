@@ -108,6 +108,16 @@ func LoadConfig(path string) (Config, error) {
 func (c Config) Validate() error {
 	v, p, m := c.VisionConfig, c.PromptEncoderConfig, c.MaskDecoderConfig
 	switch {
+	case v.NumHiddenLayers < 0 || v.NumChannels <= 0 || v.ImageSize <= 0 || v.WindowSize < 0 || v.NumPosFeats <= 0 || v.MLPDim <= 0 || v.OutputChannels <= 0:
+		return fmt.Errorf("sam: vision_config has a non-positive size (num_hidden_layers %d, num_channels %d, image_size %d, window_size %d, num_pos_feats %d, mlp_dim %d, output_channels %d)",
+			v.NumHiddenLayers, v.NumChannels, v.ImageSize, v.WindowSize, v.NumPosFeats, v.MLPDim, v.OutputChannels)
+	case p.NumPointEmbeddings < 4:
+		return fmt.Errorf("sam: num_point_embeddings %d < 4 (background, foreground and two box corners)", p.NumPointEmbeddings)
+	case p.ImageEmbeddingSize <= 0:
+		return fmt.Errorf("sam: image_embedding_size %d not positive", p.ImageEmbeddingSize)
+	case m.MLPDim <= 0 || m.NumHiddenLayers < 0 || m.NumMultimaskOutputs < 1 || m.IOUHeadHiddenDim <= 0:
+		return fmt.Errorf("sam: mask_decoder_config has a non-positive size (mlp_dim %d, num_hidden_layers %d, num_multimask_outputs %d, iou_head_hidden_dim %d)",
+			m.MLPDim, m.NumHiddenLayers, m.NumMultimaskOutputs, m.IOUHeadHiddenDim)
 	case v.HiddenSize <= 0 || v.NumAttentionHeads <= 0 || v.HiddenSize%v.NumAttentionHeads != 0:
 		return fmt.Errorf("sam: vision hidden_size %d not divisible by %d heads", v.HiddenSize, v.NumAttentionHeads)
 	case v.PatchSize <= 0 || v.ImageSize%v.PatchSize != 0:

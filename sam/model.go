@@ -110,6 +110,11 @@ func (m *Model) Embed(ctx context.Context, pixelValues *tensor.Dense) (*Embeddin
 	if err != nil {
 		return nil, err
 	}
+	// The encoder does not see ctx: a call cancelled while it ran must
+	// still report the cancellation (SetImage then keeps the old image).
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	return &Embedding{Embeddings: e}, nil
 }
 
