@@ -42,29 +42,124 @@ func Exp32(x float32) float32 {
 	return p * math.Float32frombits(uint32(ki+127)<<23)
 }
 
-// SoftmaxRows applies softmax in place to each row of length n, computing
-// max, exponentials and the sum in one pass over the row after the max. A
-// row that is entirely -Inf becomes zeros rather than NaN.
+// ExpSlice sets dst[i] = Exp32(src[i]) for every element of src (dst may
+// be src), eight lanes at a time with AVX2/FMA where available.
+func ExpSlice(dst, src []float32) {
+	dst = dst[:len(src)]
+	n8 := 0
+	if vecAVX2 {
+		if n8 = len(src) &^ 7; n8 > 0 {
+			expSumAVX2(&dst[0], &src[0], n8, 0)
+		}
+	}
+	expSliceGo(dst[n8:], src[n8:])
+}
+
+// expSliceGo is the reference for ExpSlice.
+func expSliceGo(dst, src []float32) {
+	for i, v := range src {
+		dst[i] = Exp32(v)
+	}
+}
+
+// SoftmaxRows applies softmax in place to each row of length n: a max pass,
+// an exp-and-sum pass and a scale pass, vectorised with AVX2/FMA where
+// available. A row that is entirely -Inf (or NaN) becomes zeros rather than
+// NaN; otherwise a NaN anywhere in a row makes the whole row NaN. It runs on
+// the calling goroutine (callers parallelise over heads or row blocks).
 func SoftmaxRows(x []float32, n int) {
+	if n <= 0 {
+		return
+	}
 	for r := 0; r+n <= len(x); r += n {
 		row := x[r : r+n]
-		m := float32(math.Inf(-1))
-		for _, v := range row {
-			if v > m {
-				m = v
-			}
+		if inv := expRow(row); inv != 1 {
+			scaleRow(row, inv)
 		}
-		if math.IsInf(float64(m), -1) {
-			clear(row)
-			continue
+	}
+}
+
+// SoftmaxRowsUnscaled replaces each row of length n of x by e^(x-max(row))
+// and stores 1/Σ in inv[row] (0 for a fully masked row, which becomes
+// zeros), leaving the normalisation to the caller: attention can scale the
+// much narrower product with V instead.
+func SoftmaxRowsUnscaled(x []float32, n int, inv []float32) {
+	if n <= 0 {
+		return
+	}
+	for r := 0; r+n <= len(x); r += n {
+		inv[r/n] = expRow(x[r : r+n])
+	}
+}
+
+// expRow replaces row by e^(row - max) and returns 1/sum; a row with no
+// element above -Inf becomes zeros and returns 1 (nothing left to scale).
+func expRow(row []float32) float32 {
+	n8 := 0
+	if vecAVX2 {
+		n8 = len(row) &^ 7
+	}
+	if n8 == 0 {
+		return expRowGo(row)
+	}
+	m := maxAVX2(&row[0], n8)
+	for _, v := range row[n8:] {
+		if v > m {
+			m = v
 		}
-		var sum float32
-		for i, v := range row {
-			e := Exp32(v - m)
-			row[i] = e
-			sum += e
+	}
+	if math.IsInf(float64(m), -1) {
+		clear(row)
+		return 1
+	}
+	sum := expSumAVX2(&row[0], &row[0], n8, m)
+	for i := n8; i < len(row); i++ {
+		e := Exp32(row[i] - m)
+		row[i] = e
+		sum += e
+	}
+	return 1 / sum
+}
+
+// scaleRow multiplies row by s.
+func scaleRow(row []float32, s float32) {
+	n8 := 0
+	if vecAVX2 {
+		if n8 = len(row) &^ 7; n8 > 0 {
+			scaleAVX2(&row[0], n8, s)
 		}
-		inv := 1 / sum
+	}
+	for i := n8; i < len(row); i++ {
+		row[i] *= s
+	}
+}
+
+// expRowGo is the reference for expRow.
+func expRowGo(row []float32) float32 {
+	m := float32(math.Inf(-1))
+	for _, v := range row {
+		if v > m {
+			m = v
+		}
+	}
+	if math.IsInf(float64(m), -1) {
+		clear(row)
+		return 1
+	}
+	var sum float32
+	for i, v := range row {
+		e := Exp32(v - m)
+		row[i] = e
+		sum += e
+	}
+	return 1 / sum
+}
+
+// softmaxRowsGo is the plain reference for SoftmaxRows.
+func softmaxRowsGo(x []float32, n int) {
+	for r := 0; r+n <= len(x); r += n {
+		row := x[r : r+n]
+		inv := expRowGo(row)
 		for i := range row {
 			row[i] *= inv
 		}

@@ -1,0 +1,53 @@
+package cpu
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// ParallelFor runs fn over [0, n) on up to GOMAXPROCS goroutines. The range
+// is cut into contiguous chunks, up to four per goroutine, which the
+// goroutines take in turn (so a stalled core does not hold up the rest); fn
+// may thus be called several times per goroutine, concurrently on disjoint
+// ranges, and should allocate any scratch it needs per call. With one core
+// or n ≤ 1 it runs fn(0, n) on the calling goroutine; n ≤ 0 does nothing.
+func ParallelFor(n int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		fn(0, n)
+		return
+	}
+	chunks := min(n, 4*workers)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(workers)
+	for w := 0; w < workers; w++ {
+		go func() {
+			defer wg.Done()
+			for {
+				c := int(next.Add(1)) - 1
+				if c >= chunks {
+					return
+				}
+				fn(c*n/chunks, (c+1)*n/chunks)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// parallelElems runs fn over [0, n) elements in parallel when n is large
+// enough to pay for the goroutines, in chunks of whole multiples of 8.
+func parallelElems(n int, fn func(lo, hi int)) {
+	const grain = 1 << 15
+	if n < 2*grain || runtime.GOMAXPROCS(0) == 1 {
+		fn(0, n)
+		return
+	}
+	blocks := (n + grain - 1) / grain
+	ParallelFor(blocks, func(lo, hi int) { fn(lo*grain, min(hi*grain, n)) })
+}
