@@ -25,7 +25,7 @@ func Attention(q, k, v, mask *tensor.Dense, scale float32) *tensor.Dense {
 	}
 	// (batch, head) pairs are independent: spread them over the cores,
 	// each worker with its own score block.
-	parallelFor(B*H, func(lo, hi int) {
+	cpu.ParallelFor(B*H, func(lo, hi int) {
 		scores := make([]float32, Lq*Lk)
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/H, bh%H

@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 
+	"github.com/gsam-go/gsam/cpu"
 	"gorgonia.org/tensor"
 )
 
@@ -25,33 +26,11 @@ func (n *LayerNorm) Forward(x *tensor.Dense) *tensor.Dense {
 	return y
 }
 
-// ForwardInPlace normalises rows of x (length d each) in place.
+// ForwardInPlace normalises rows of x (length d each) in place, with mean
+// and variance accumulated in float64 (cpu.LayerNormRows).
 func (n *LayerNorm) ForwardInPlace(x []float32) {
-	w, b := Data(n.Weight), Data(n.Bias)
-	d := len(w)
-	for r := 0; r+d <= len(x); r += d {
-		normRow(x[r:r+d], w, b, n.Eps)
-	}
-}
-
-// normRow computes mean and variance in float64 for stability, as the
-// reference's fp32 kernels accumulate more precisely than a naive sum.
-func normRow(row, w, b []float32, eps float32) {
-	var mean float64
-	for _, v := range row {
-		mean += float64(v)
-	}
-	mean /= float64(len(row))
-	var variance float64
-	for _, v := range row {
-		d := float64(v) - mean
-		variance += d * d
-	}
-	variance /= float64(len(row))
-	inv := 1 / math.Sqrt(variance+float64(eps))
-	for i, v := range row {
-		row[i] = float32((float64(v)-mean)*inv)*w[i] + b[i]
-	}
+	w := Data(n.Weight)
+	cpu.LayerNormRows(x, w, Data(n.Bias), len(w), n.Eps)
 }
 
 // LayerNorm2d normalises a [B, C, H, W] tensor over C at every pixel (SAM).
