@@ -8,6 +8,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/gsam-go/gsam/cpu"
 	"github.com/gsam-go/gsam/nn"
 	"github.com/gsam-go/gsam/processor"
 	"gorgonia.org/tensor"
@@ -197,7 +198,7 @@ func (g *AutomaticMaskGenerator) processBatch(ctx context.Context, p *Predictor,
 	}
 	res := make([]*candidate, len(jobs))
 	errs := make([]error, len(jobs))
-	parallel(len(jobs), func(_, j int) {
+	one := func(j int) {
 		i, k := jobs[j].p, jobs[j].k
 		plane := nn.FromData(low[(i*K+k)*lh*lw:(i*K+k+1)*lh*lw], 1, lh, lw)
 		logits, err := PostProcessMasks(plane, pad, st.reshaped, st.original)
@@ -223,6 +224,11 @@ func (g *AutomaticMaskGenerator) processBatch(ctx context.Context, p *Predictor,
 		c.mask = uncropMask(m, cw, ch, crop, orig)
 		c.box = [4]int{box[0] + crop[0], box[1] + crop[1], box[2] + crop[0], box[3] + crop[1]}
 		res[j] = c
+	}
+	cpu.ParallelFor(len(jobs), func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			one(j)
+		}
 	})
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -168,13 +168,15 @@ func (d *MaskDecoder) forward(imageEmb *tensor.Dense, imagePE []float32, sparse,
 	if tr != nil {
 		traces = make([]map[string]*tensor.Dense, P)
 	}
-	parallel(P, func(_, p int) {
-		var keep func(string, *tensor.Dense)
-		if tr != nil {
-			traces[p] = map[string]*tensor.Dense{}
-			keep = func(n string, t *tensor.Dense) { traces[p][n] = t }
+	cpu.ParallelFor(P, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			var keep func(string, *tensor.Dense)
+			if tr != nil {
+				traces[p] = map[string]*tensor.Dense{}
+				keep = func(n string, t *tensor.Dense) { traces[p][n] = t }
+			}
+			d.decodeOne(p, output, imageEmb, dense, sparse, keyPE, T, h, w, out[p*M*16*N:(p+1)*M*16*N], iou[p*M:(p+1)*M], keep)
 		}
-		d.decodeOne(p, output, imageEmb, dense, sparse, keyPE, T, h, w, out[p*M*16*N:(p+1)*M*16*N], iou[p*M:(p+1)*M], keep)
 	})
 	if tr != nil {
 		// The reference stacks prompts on axis 1 for tokens and axis 0 for keys.
@@ -261,12 +263,12 @@ func (d *MaskDecoder) decodeOne(p int, output []float32, imageEmb, dense, sparse
 	if keep != nil {
 		keep("upscale_layer_norm", nn.Clone(up))
 	}
-	gelu(nn.Data(up))
+	cpu.GELU(nn.Data(up))
 	up = d.UpscaleConv2.Forward(up)
 	if keep != nil {
 		keep("upscale_conv2", nn.Clone(up))
 	}
-	gelu(nn.Data(up))
+	cpu.GELU(nn.Data(up))
 
 	// Each mask token's hypernetwork gives the weights of a linear map over
 	// the C/8 upscaled channels.

@@ -3,6 +3,7 @@ package sam
 import (
 	"fmt"
 
+	"github.com/gsam-go/gsam/cpu"
 	"github.com/gsam-go/gsam/nn"
 	"gorgonia.org/tensor"
 )
@@ -44,7 +45,7 @@ func interpolateBilinear(src []float32, C, h, w, oh, ow int) []float32 {
 		xs[i] = tap{a, b, l0, l1}
 	}
 	out := make([]float32, C*oh*ow)
-	parallelRows(C*oh, func(r0, r1 int) {
+	cpu.ParallelFor(C*oh, func(r0, r1 int) {
 		for r := r0; r < r1; r++ {
 			c, y := r/oh, r%oh
 			ty := ys[y]

@@ -190,11 +190,8 @@ func (m *MLPBlock) forward(x []float32, rows int) []float32 {
 	return out
 }
 
-// layerNormRows normalises the rows of x in parallel.
-func layerNormRows(n *nn.LayerNorm, x []float32) {
-	d := n.Weight.Shape()[0]
-	parallelRows(len(x)/d, func(r0, r1 int) { n.ForwardInPlace(x[r0*d : r1*d]) })
-}
+// layerNormRows normalises the rows of x (in parallel, cpu.LayerNormRows).
+func layerNormRows(n *nn.LayerNorm, x []float32) { n.ForwardInPlace(x) }
 
 // forward runs the neck on tokens [h*w, C] and returns [out, h, w].
 func (n *VisionNeck) forward(x []float32, h, w int, tr tracer) []float32 {
@@ -252,8 +249,9 @@ func (a *VisionAttention) forward(x []float32, h, w, ws int) []float32 {
 		}
 		return y*w + xx
 	}
-	parallel(nWin, func(_, win int) {
-		for p := 0; p < L; p++ {
+	cpu.ParallelFor(nWin*L, func(lo, hi int) {
+		for wp := lo; wp < hi; wp++ {
+			win, p := wp/L, wp%L
 			src := bias
 			if t := token(win, p); t >= 0 {
 				src = qkv[t*3*C : (t+1)*3*C]
@@ -282,31 +280,21 @@ func (a *VisionAttention) forward(x []float32, h, w, ws int) []float32 {
 	nBlk := (L + block - 1) / block
 	o := make([]float32, len(q))
 	scale := float32(1 / math.Sqrt(float64(D)))
-	type scratch struct{ scores, rh, rw, inv []float32 }
-	workers := make([]scratch, min(nWin*H*nBlk, maxWorkers()))
-	parallel(nWin*H*nBlk, func(wi, task int) {
-		s := &workers[wi]
-		if s.scores == nil {
-			s.scores = make([]float32, block*L)
-			s.rh = make([]float32, block*wh)
-			s.rw = make([]float32, block*ww)
-			s.inv = make([]float32, block)
-		}
+	attend := func(task int, sc, rh, rw, inv []float32) {
 		bh, blk := task/nBlk, task%nBlk
 		r0 := blk * block
 		rows := min(block, L-r0)
 		qb := q[(bh*L+r0)*D : (bh*L+r0+rows)*D]
 		kb := k[bh*L*D : (bh+1)*L*D]
 		vb := v[bh*L*D : (bh+1)*L*D]
-		scores := s.scores[:rows*L]
+		scores := sc[:rows*L]
 		cpu.Sgemm(false, true, rows, L, D, scale, qb, D, kb, D, 0, scores, L)
 		if relH != nil {
-			addRelPos(scores, qb, relH, relW, r0, rows, wh, ww, D, s.rh, s.rw)
+			addRelPos(scores, qb, relH, relW, r0, rows, wh, ww, D, rh, rw)
 		}
-		inv := s.inv[:rows]
-		for r := range inv {
-			inv[r] = softmaxUnnormalised(scores[r*L : (r+1)*L])
-		}
+		// Unnormalised softmax; the 1/sum scales the D-wide product with V.
+		inv = inv[:rows]
+		cpu.SoftmaxRowsUnscaled(scores, L, inv)
 		ob := o[(bh*L+r0)*D : (bh*L+r0+rows)*D]
 		cpu.Sgemm(false, false, rows, D, L, 1, scores, L, vb, D, 0, ob, D)
 		for r, f := range inv {
@@ -315,12 +303,20 @@ func (a *VisionAttention) forward(x []float32, h, w, ws int) []float32 {
 				row[j] *= f
 			}
 		}
+	}
+	cpu.ParallelFor(nWin*H*nBlk, func(t0, t1 int) {
+		scores, inv := make([]float32, block*L), make([]float32, block)
+		rh, rw := make([]float32, block*wh), make([]float32, block*ww)
+		for task := t0; task < t1; task++ {
+			attend(task, scores, rh, rw, inv)
+		}
 	})
 
 	// Back to tokens [N, C] (heads concatenated), dropping the padding.
 	merged := make([]float32, N*C)
-	parallel(nWin, func(_, win int) {
-		for p := 0; p < L; p++ {
+	cpu.ParallelFor(nWin*L, func(lo, hi int) {
+		for wp := lo; wp < hi; wp++ {
+			win, p := wp/L, wp%L
 			t := token(win, p)
 			if t < 0 {
 				continue
@@ -335,8 +331,6 @@ func (a *VisionAttention) forward(x []float32, h, w, ws int) []float32 {
 	a.Proj.ForwardSlice(out, merged, N)
 	return out
 }
-
-func maxWorkers() int { return max(1, runtimeProcs()) }
 
 // addRelPos adds the decomposed relative position terms (MViTv2, as
 // add_decomposed_rel_pos) to scores for query rows [r0, r0+rows) of a wh×ww
