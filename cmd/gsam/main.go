@@ -63,7 +63,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c := &cli{name: cmd, stdin: stdin, stdout: stdout, stderr: stderr}
 	switch cmd {
 	case "verify":
-		return runVerify(args)
+		return runVerify(args, stdout, stderr)
 	case "ground":
 		return c.ground(args)
 	case "detect":

@@ -313,3 +313,17 @@ func TestBenchSmall(t *testing.T) {
 		t.Errorf("report %+v", rep)
 	}
 }
+
+func TestVerifyCommand(t *testing.T) {
+	code, out, _ := runCLI(t, nil, "verify", "-q", fixture.Dir(t, "tokenizer"))
+	if code != 0 || !strings.Contains(out, "compared, 0 failed") {
+		t.Fatalf("verify tokenizer: exit %d\n%s", code, out)
+	}
+	code, _, _ = runCLI(t, nil, "verify", t.TempDir())
+	if code != 1 {
+		t.Fatalf("verify of an empty folder: exit %d, want 1", code)
+	}
+	if code, _, _ = runCLI(t, nil, "verify"); code != 2 {
+		t.Fatalf("verify without a folder: exit %d, want 2", code)
+	}
+}

@@ -3,13 +3,14 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
+	"io"
 
 	"github.com/gsam-go/gsam/verify"
 )
 
-func runVerify(args []string) int {
+func runVerify(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	quiet := fs.Bool("q", false, "print only failures and the summary")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: gsam verify [-q] DIR...
@@ -37,17 +38,17 @@ One line per tensor: PASS|FAIL <name> maxabs=<x> maxrel=<y>, then
 		kind, res, err := verify.Dir(dir)
 		for _, r := range res {
 			if !*quiet || !r.OK() {
-				fmt.Println(r.String())
+				fmt.Fprintln(stdout, r.String())
 			}
 		}
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "gsam verify: %v\n", err)
+			fmt.Fprintf(stderr, "gsam verify: %v\n", err)
 		}
 		line, ok := verify.Summary(dir, res)
 		if kind != "" {
 			line += " (" + string(kind) + ")"
 		}
-		fmt.Println(line)
+		fmt.Fprintln(stdout, line)
 		if !ok || err != nil {
 			code = 1
 		}
