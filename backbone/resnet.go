@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/gsam-go/gsam/cpu"
 	"github.com/gsam-go/gsam/nn"
 	"github.com/gsam-go/gsam/weights"
 	"gorgonia.org/tensor"
@@ -107,7 +108,7 @@ func (n *FrozenBatchNorm2d) forwardInPlace(x *tensor.Dense) {
 	B, C, HW := s[0], s[1], s[2]*s[3]
 	w, b, m, v := nn.Data(n.Weight), nn.Data(n.Bias), nn.Data(n.RunningMean), nn.Data(n.RunningVar)
 	d := nn.Data(x)
-	parallelFor(B*C, func(lo, hi int) {
+	cpu.ParallelFor(B*C, func(lo, hi int) {
 		for bc := lo; bc < hi; bc++ {
 			c := bc % C
 			scale := w[c] * float32(1/math.Sqrt(float64(v[c]+1e-5)))
@@ -192,7 +193,7 @@ func (l *ResNetLayer) Forward(x *tensor.Dense) *tensor.Dense {
 	for i := range l.Layer {
 		h = l.Layer[i].Forward(h)
 	}
-	addParallel(nn.Data(h), nn.Data(residual))
+	cpu.Add(nn.Data(h), nn.Data(residual))
 	l.Activation.Apply(nn.Data(h))
 	return h
 }
@@ -302,7 +303,7 @@ func maxPool3x3s2(x *tensor.Dense) *tensor.Dense {
 	OH, OW := (H+2-3)/2+1, (W+2-3)/2+1
 	src := nn.Data(x)
 	out := make([]float32, B*C*OH*OW)
-	parallelFor(B*C, func(lo, hi int) {
+	cpu.ParallelFor(B*C, func(lo, hi int) {
 		for bc := lo; bc < hi; bc++ {
 			in := src[bc*H*W : (bc+1)*H*W]
 			dst := out[bc*OH*OW : (bc+1)*OH*OW]

@@ -301,7 +301,7 @@ func (s *Swin) embed(px []float32, B, H, W int) ([]float32, int, int) {
 	K := Cin * p * p
 	rows := B * h * w
 	patches := make([]float32, rows*K)
-	parallelFor(B*h, func(lo, hi int) {
+	cpu.ParallelFor(B*h, func(lo, hi int) {
 		for bi := lo; bi < hi; bi++ {
 			b, i := bi/h, bi%h
 			for j := 0; j < w; j++ {
@@ -342,7 +342,7 @@ func (m *SwinPatchMerging) forward(x []float32, B, h, w int) ([]float32, int, in
 	rows := B * h2 * w2
 	cat := make([]float32, rows*4*C)
 	nw, nb := nn.Data(m.Norm.Weight), nn.Data(m.Norm.Bias)
-	parallelFor(rows, func(lo, hi int) {
+	cpu.ParallelFor(rows, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			b, i, j := r/(h2*w2), r/w2%h2, r%w2
 			dst := cat[r*4*C : (r+1)*4*C]
@@ -356,7 +356,7 @@ func (m *SwinPatchMerging) forward(x []float32, B, h, w int) ([]float32, int, in
 					clear(seg)
 				}
 			}
-			layerNormRow(dst, dst, nw, nb, m.Norm.Eps)
+			cpu.LayerNorm(dst, dst, nw, nb, m.Norm.Eps)
 		}
 	})
 	out := make([]float32, rows*2*C)
@@ -368,7 +368,7 @@ func (m *SwinPatchMerging) forward(x []float32, B, h, w int) ([]float32, int, in
 func tokensToMap(x []float32, B, h, w, C int) *tensor.Dense {
 	out := make([]float32, len(x))
 	hw := h * w
-	parallelFor(B*C, func(lo, hi int) {
+	cpu.ParallelFor(B*C, func(lo, hi int) {
 		for bc := lo; bc < hi; bc++ {
 			b, c := bc/C, bc%C
 			dst := out[bc*hw : (bc+1)*hw]

@@ -116,7 +116,7 @@ func (l *SwinLayer) forward(x []float32, B, h, w int, sc *swinScratch) {
 	// pos maps window token r to its token in x, or -1 for padding: windows
 	// are cut from the image rolled by -shift and padded bottom/right.
 	pos := grow(&sc.pos, rows)
-	parallelFor(nW, func(lo, hi int) {
+	cpu.ParallelFor(nW, func(lo, hi int) {
 		for wi := lo; wi < hi; wi++ {
 			b, wy, wx := wi/(nwy*nwx), wi/nwx%nwy, wi%nwx
 			for t := 0; t < N; t++ {
@@ -135,11 +135,11 @@ func (l *SwinLayer) forward(x []float32, B, h, w int, sc *swinScratch) {
 	// (the reference pads after the norm).
 	windows := grow(&sc.windows, rows*C)
 	lw, lb := nn.Data(l.LayernormBefore.Weight), nn.Data(l.LayernormBefore.Bias)
-	parallelFor(rows, func(lo, hi int) {
+	cpu.ParallelFor(rows, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			dst := windows[r*C : (r+1)*C]
 			if p := pos[r]; p >= 0 {
-				layerNormRow(dst, x[int(p)*C:int(p+1)*C], lw, lb, l.LayernormBefore.Eps)
+				cpu.LayerNorm(dst, x[int(p)*C:int(p+1)*C], lw, lb, l.LayernormBefore.Eps)
 			} else {
 				clear(dst)
 			}
@@ -154,7 +154,7 @@ func (l *SwinLayer) forward(x []float32, B, h, w int, sc *swinScratch) {
 	// Reverse the windows and the roll, crop the padding, add the
 	// projection's bias and the residual.
 	pb := nn.Data(proj.Bias)
-	parallelFor(rows, func(lo, hi int) {
+	cpu.ParallelFor(rows, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			if p := pos[r]; p >= 0 {
 				dst := x[int(p)*C : int(p+1)*C]
@@ -176,18 +176,18 @@ func (l *SwinLayer) forward(x []float32, B, h, w int, sc *swinScratch) {
 	hidden := grow(&sc.hidden, n*hid)
 	cpu.Sgemm(false, true, n, hid, C, 1, normed, C, nn.Data(fc1.Weight), C, 0, hidden, hid)
 	b1 := nn.Data(fc1.Bias)
-	parallelFor(n, func(lo, hi int) {
+	cpu.ParallelFor(n, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			row := hidden[r*hid : (r+1)*hid]
 			for i := range row {
 				row[i] += b1[i]
 			}
-			geluSlice(row)
+			cpu.GELU(row)
 		}
 	})
 	cpu.Sgemm(false, true, n, C, hid, 1, hidden, hid, nn.Data(fc2.Weight), hid, 0, normed, C)
 	b2 := nn.Data(fc2.Bias)
-	parallelFor(n, func(lo, hi int) {
+	cpu.ParallelFor(n, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			dst, src := x[r*C:(r+1)*C], normed[r*C:(r+1)*C]
 			for i := range dst {
@@ -219,7 +219,7 @@ func (a *SwinSelfAttention) attend(sc *swinScratch, windows []float32, nW, win, 
 		}
 	}
 	if bias3 != nil {
-		parallelFor(rows, func(lo, hi int) {
+		cpu.ParallelFor(rows, func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				row := qkv[r*3*C : (r+1)*3*C]
 				for i := range row {
@@ -244,7 +244,7 @@ func (a *SwinSelfAttention) attend(sc *swinScratch, windows []float32, nW, win, 
 			return 2
 		}
 	}
-	parallelFor(nW, func(lo, hi int) {
+	cpu.ParallelFor(nW, func(lo, hi int) {
 		scores := make([]float32, N*N)
 		var ids []int
 		if shift > 0 {
