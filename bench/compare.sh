@@ -32,9 +32,12 @@ tuned_env() {
 }
 
 machine() {
+  local kernel
+  kernel=$(cd "$ROOT" && go test -run TestKernelInfo -v -count 1 ./bench/ 2>/dev/null | grep -o 'SGEMM kernel: .*' | head -1)
   echo "Machine: $(lscpu | sed -n 's/^Model name:\s*//p' | head -1), $(nproc) CPUs," \
-    "$(grep -o -w -m1 avx512f /proc/cpuinfo >/dev/null && echo AVX-512 || echo 'no AVX-512'), $(date -u +%F)." \
-    "Threads: $THREADS. Go SGEMM kernel: see go_kernels.txt."
+    "$(grep -q -w avx512f /proc/cpuinfo && echo AVX-512 || echo 'AVX2/FMA, no AVX-512'), $(date -u '+%F %H:%M UTC')," \
+    "load average $(cut -d' ' -f1-3 /proc/loadavg). Threads: $THREADS. Go ${kernel:-SGEMM kernel: ?}." \
+    "$(/usr/bin/python3 -c 'import torch; print("PyTorch", torch.__version__)' 2>/dev/null)"
   echo
 }
 

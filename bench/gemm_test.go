@@ -28,9 +28,9 @@ func gemmCases() []gemmCase {
 	}
 }
 
-// BenchmarkSGEMM times cpu.Sgemm; names are m×k×n.
+// BenchmarkSGEMM times cpu.Sgemm; names are m×k×n. TestKernelInfo logs
+// which micro-kernel it uses.
 func BenchmarkSGEMM(b *testing.B) {
-	b.Logf("SGEMM kernel: %s", cpu.GemmKernel())
 	for _, c := range gemmCases() {
 		b.Run(c.name, func(b *testing.B) {
 			r := rng(7)

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/gsam-go/gsam/cpu"
 	"github.com/gsam-go/gsam/nn"
 )
 
@@ -47,4 +48,10 @@ func TestShapes(t *testing.T) {
 	if c[2*16700] != 0.5/84 || c[2*16700+1] != 0.5/50 {
 		t.Errorf("first position of level 1 at (%v, %v)", c[2*16700], c[2*16700+1])
 	}
+}
+
+// TestKernelInfo logs the SGEMM micro-kernel in use (compare.sh prints it
+// with the machine line: go test -run TestKernelInfo -v ./bench/).
+func TestKernelInfo(t *testing.T) {
+	t.Logf("SGEMM kernel: %s", cpu.GemmKernel())
 }
