@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -231,8 +232,8 @@ func parseFloats(s string, n int) ([]float64, error) {
 	v := make([]float64, n)
 	for i, p := range parts {
 		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil {
-			return nil, fmt.Errorf("%q: %q is not a number", s, p)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("%q: %q is not a finite number", s, p)
 		}
 		v[i] = f
 	}
