@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/gsam-go/gsam/backbone"
-	"github.com/gsam-go/gsam/decoder"
+	"github.com/gsam-go/gsam/enhancer"
 	"github.com/gsam-go/gsam/nn"
 	"github.com/gsam-go/gsam/weights"
 	"gorgonia.org/tensor"
@@ -146,11 +146,11 @@ func swinShiftedMask() *tensor.Dense {
 
 // BenchmarkMHABlock times a whole attention block with its four d×d
 // projections: the Grounding DINO decoder's self-attention over 900 queries
-// (decoder.MultiheadAttention, d 256, 8 heads), random weights.
+// (enhancer.MultiheadAttention, d 256, 8 heads), random weights.
 func BenchmarkMHABlock(b *testing.B) {
 	b.Run("decoder_self_Q900_d256_h8", func(b *testing.B) {
 		const Q, d, H = 900, 256, 8
-		m := decoder.NewMultiheadAttention(d, H)
+		m := enhancer.NewMultiheadAttention(d, H)
 		weights.Randomize(&m, 4)
 		r := rng(4)
 		qk := randTensor(r, 1, 1, Q, d)

@@ -163,9 +163,9 @@ func TestLayerBlocks(t *testing.T) {
 
 				ly := &d.Layers[idx]
 				qk := nn.Add(h, pos)
-				fixture.Check(t, f, act+"self_attn.0", ly.SelfAttn.Forward(qk, qk, h, nil))
+				fixture.Check(t, f, act+"self_attn.0", first(ly.SelfAttn.Forward(qk, qk, h, nil)))
 				x := ly.selfAttention(h, pos)
-				fixture.Check(t, f, act+"encoder_attn_text.0", ly.EncoderAttnText.Forward(nn.Add(x, pos), in.Text, in.Text, m.textMask))
+				fixture.Check(t, f, act+"encoder_attn_text.0", first(ly.EncoderAttnText.Forward(nn.Add(x, pos), in.Text, in.Text, m.textMask)))
 				x = ly.textCrossAttention(x, pos, in.Text, m.textMask)
 				cross, _ := ly.EncoderAttn.Forward(x, pos, in.Vision, in.VisionMask, nn.FromData(refIn, B, Q, L, 4), in.SpatialShapes, m.levelStart)
 				fixture.Check(t, f, act+"encoder_attn.0", cross)

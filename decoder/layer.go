@@ -9,9 +9,9 @@ import (
 // Layer is GroundingDinoDecoderLayer. Each sub-block is post-norm:
 // x = LayerNorm(x + block(x)).
 type Layer struct {
-	SelfAttn                 MultiheadAttention                     `gsam:"self_attn"`
+	SelfAttn                 enhancer.MultiheadAttention            `gsam:"self_attn"`
 	SelfAttnLayerNorm        nn.LayerNorm                           `gsam:"self_attn_layer_norm"`
-	EncoderAttnText          MultiheadAttention                     `gsam:"encoder_attn_text"`
+	EncoderAttnText          enhancer.MultiheadAttention            `gsam:"encoder_attn_text"`
 	EncoderAttnTextLayerNorm nn.LayerNorm                           `gsam:"encoder_attn_text_layer_norm"`
 	EncoderAttn              enhancer.MultiscaleDeformableAttention `gsam:"encoder_attn"`
 	EncoderAttnLayerNorm     nn.LayerNorm                           `gsam:"encoder_attn_layer_norm"`
@@ -25,9 +25,9 @@ type Layer struct {
 func NewLayer(c Config) Layer {
 	d, eps := c.DModel, c.LayerNormEps
 	return Layer{
-		SelfAttn:                 NewMultiheadAttention(d, c.DecoderAttentionHeads),
+		SelfAttn:                 enhancer.NewMultiheadAttention(d, c.DecoderAttentionHeads),
 		SelfAttnLayerNorm:        nn.NewLayerNorm(d, eps),
-		EncoderAttnText:          NewMultiheadAttention(d, c.DecoderAttentionHeads),
+		EncoderAttnText:          enhancer.NewMultiheadAttention(d, c.DecoderAttentionHeads),
 		EncoderAttnTextLayerNorm: nn.NewLayerNorm(d, eps),
 		EncoderAttn:              enhancer.NewMultiscaleDeformableAttention(d, c.DecoderAttentionHeads, c.NumFeatureLevels, c.DecoderNPoints),
 		EncoderAttnLayerNorm:     nn.NewLayerNorm(d, eps),
@@ -62,12 +62,12 @@ func (l *Layer) forward(h, pos, ref *tensor.Dense, m *memory) *tensor.Dense {
 // selfAttention: queries and keys carry the position embedding, values not.
 func (l *Layer) selfAttention(h, pos *tensor.Dense) *tensor.Dense {
 	qk := nn.Add(h, pos)
-	return l.residualNorm(h, l.SelfAttn.Forward(qk, qk, h, nil), &l.SelfAttnLayerNorm)
+	return l.residualNorm(h, first(l.SelfAttn.Forward(qk, qk, h, nil)), &l.SelfAttnLayerNorm)
 }
 
 // textCrossAttention: the queries (with position) attend to the text tokens.
 func (l *Layer) textCrossAttention(h, pos, text, mask *tensor.Dense) *tensor.Dense {
-	return l.residualNorm(h, l.EncoderAttnText.Forward(nn.Add(h, pos), text, text, mask), &l.EncoderAttnTextLayerNorm)
+	return l.residualNorm(h, first(l.EncoderAttnText.Forward(nn.Add(h, pos), text, text, mask)), &l.EncoderAttnTextLayerNorm)
 }
 
 func (l *Layer) ffn(h *tensor.Dense) *tensor.Dense {
@@ -82,3 +82,6 @@ func (l *Layer) residualNorm(x, delta *tensor.Dense, norm *nn.LayerNorm) *tensor
 	norm.ForwardInPlace(nn.Data(delta))
 	return delta
 }
+
+// first drops the attention probabilities the decoder does not use.
+func first(out, _ *tensor.Dense) *tensor.Dense { return out }

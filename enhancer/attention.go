@@ -11,7 +11,8 @@ import (
 
 // MultiheadAttention is GroundingDinoMultiheadAttention, the
 // nn.MultiheadAttention equivalent with the Hub keys query/key/value/out_proj
-// (the text enhancer's self-attention; the decoder uses it too).
+// (the text enhancer's self-attention, and the decoder's self- and text
+// cross-attention).
 type MultiheadAttention struct {
 	Query   nn.Linear `gsam:"query"`
 	Key     nn.Linear `gsam:"key"`
@@ -51,9 +52,11 @@ func (m *MultiheadAttention) Forward(queries, keys, values, mask *tensor.Dense) 
 	p := make([]float32, B*H*Lq*Lk)
 	ctx := make([]float32, B*Lq*E)
 	inv := float32(math.Sqrt(float64(hd)))
-	for b := 0; b < B; b++ {
-		for h := 0; h < H; h++ {
-			sc := p[(b*H+h)*Lq*Lk : (b*H+h+1)*Lq*Lk]
+	// (batch, head) pairs are independent: spread them over the cores.
+	cpu.ParallelFor(B*H, func(lo, hi int) {
+		for bh := lo; bh < hi; bh++ {
+			b, h := bh/H, bh%H
+			sc := p[bh*Lq*Lk : (bh+1)*Lq*Lk]
 			// Heads are read in place from [B, L, H·hd] through the row stride.
 			cpu.Sgemm(false, true, Lq, Lk, hd, 1, q[b*Lq*E+h*hd:], E, k[b*Lk*E+h*hd:], E, 0, sc, Lk)
 			for i := range sc {
@@ -66,10 +69,10 @@ func (m *MultiheadAttention) Forward(queries, keys, values, mask *tensor.Dense) 
 					sc[i] += mm[i]
 				}
 			}
-			softmaxRows(sc, Lk)
+			cpu.SoftmaxRows(sc, Lk)
 			cpu.Sgemm(false, false, Lq, hd, Lk, 1, sc, Lk, v[b*Lk*E+h*hd:], E, 0, ctx[b*Lq*E+h*hd:], E)
 		}
-	}
+	})
 	out = m.OutProj.Forward(nn.FromData(ctx, B, Lq, E))
 	return out, nn.FromData(p, B, H, Lq, Lk)
 }
