@@ -1,6 +1,7 @@
 package backbone
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -20,7 +21,8 @@ type FeatureMap struct {
 type VisionBackbone interface {
 	// Forward maps pixel values [B, 3, H, W] and the pixel mask [B, H, W]
 	// (nil = no padding) to the configured output levels.
-	Forward(pixelValues *tensor.Dense, pixelMask []uint8) ([]FeatureMap, error)
+	// A cancelled ctx stops it between blocks.
+	Forward(ctx context.Context, pixelValues *tensor.Dense, pixelMask []uint8) ([]FeatureMap, error)
 	// Channels are the widths of the returned levels.
 	Channels() []int
 	// Bind binds the weights under prefix ("model.backbone.conv_encoder.model").
@@ -155,8 +157,8 @@ func (v *Vision) Bind(l *weights.Loader, prefix string) {
 
 // Forward runs the whole vision path: pixel values [B, 3, H, W] and pixel
 // mask [B, H, W] (nil = no padding) to the encoder's flattened inputs.
-func (v *Vision) Forward(pixelValues *tensor.Dense, pixelMask []uint8) (*Flattened, error) {
-	maps, err := v.Backbone.Forward(pixelValues, pixelMask)
+func (v *Vision) Forward(ctx context.Context, pixelValues *tensor.Dense, pixelMask []uint8) (*Flattened, error) {
+	maps, err := v.Backbone.Forward(ctx, pixelValues, pixelMask)
 	if err != nil {
 		return nil, err
 	}

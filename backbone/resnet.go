@@ -1,6 +1,7 @@
 package backbone
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -267,7 +268,7 @@ func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(s
 
 // Forward runs the backbone on pixel values [B, C, H, W]; pixelMask [B, H, W]
 // (nil = all real) is resized to each returned map.
-func (r *ResNet) Forward(pixelValues *tensor.Dense, pixelMask []uint8) ([]FeatureMap, error) {
+func (r *ResNet) Forward(ctx context.Context, pixelValues *tensor.Dense, pixelMask []uint8) ([]FeatureMap, error) {
 	s := pixelValues.Shape()
 	if len(s) != 4 || s[1] != r.Config.NumChannels || s[2] < 1 || s[3] < 1 {
 		return nil, fmt.Errorf("resnet: pixel values of shape %v, want [B, %d, H, W]", s, r.Config.NumChannels)
@@ -289,6 +290,9 @@ func (r *ResNet) Forward(pixelValues *tensor.Dense, pixelMask []uint8) ([]Featur
 	emit(0, x)
 	for i := range r.Encoder.Stages {
 		for j := range r.Encoder.Stages[i].Layers {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 			x = r.Encoder.Stages[i].Layers[j].Forward(x)
 		}
 		emit(i+1, x)

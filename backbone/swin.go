@@ -1,6 +1,7 @@
 package backbone
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -255,7 +256,7 @@ func (s *Swin) Bind(l *weights.Loader, prefix string) {
 
 // Forward runs the backbone on pixel values [B, C, H, W]. pixelMask [B, H, W]
 // (1 = real pixel; nil = all real) is only resized to each feature map.
-func (s *Swin) Forward(pixelValues *tensor.Dense, pixelMask []uint8) ([]FeatureMap, error) {
+func (s *Swin) Forward(ctx context.Context, pixelValues *tensor.Dense, pixelMask []uint8) ([]FeatureMap, error) {
 	shape := pixelValues.Shape()
 	if len(shape) != 4 || shape[1] != s.Config.NumChannels || shape[2] < 1 || shape[3] < 1 {
 		return nil, fmt.Errorf("swin: pixel values of shape %v, want [B, %d, H, W]", shape, s.Config.NumChannels)
@@ -283,6 +284,9 @@ func (s *Swin) Forward(pixelValues *tensor.Dense, pixelMask []uint8) ([]FeatureM
 	for i := range s.Encoder.Layers {
 		st := &s.Encoder.Layers[i]
 		for j := range st.Blocks {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 			st.Blocks[j].forward(x, B, h, w, sc)
 		}
 		emit(i+1, x, h, w)

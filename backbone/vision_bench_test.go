@@ -1,6 +1,7 @@
 package backbone
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"testing"
@@ -37,7 +38,7 @@ func BenchmarkSwinTiny800x1333(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := bb.Forward(px, nil); err != nil {
+		if _, err := bb.Forward(context.Background(), px, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,6 +1,7 @@
 package backbone
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -147,7 +148,7 @@ func TestVisionForward(t *testing.T) {
 			v := loadVision(t, dir)
 			f := fixture.Tensors(t, dir+"/case/tensors.safetensors")
 			px, mask := inputs(t, f)
-			fl, err := v.Forward(px, mask)
+			fl, err := v.Forward(context.Background(), px, mask)
 			if err != nil {
 				t.Fatal(err)
 			}

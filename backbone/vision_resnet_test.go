@@ -1,6 +1,7 @@
 package backbone
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -23,7 +24,7 @@ func TestResNetBackbone(t *testing.T) {
 			fixture.Check(t, f, fmt.Sprintf("%sencoder.stages.%d.layers.%d", pre, i, j), x)
 		}
 	}
-	maps, err := r.Forward(px, mask)
+	maps, err := r.Forward(context.Background(), px, mask)
 	if err != nil {
 		t.Fatal(err)
 	}

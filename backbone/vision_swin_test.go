@@ -1,6 +1,7 @@
 package backbone
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -58,7 +59,7 @@ func TestSwinBackbone(t *testing.T) {
 			v := loadVision(t, dir)
 			f := fixture.Tensors(t, dir+"/case/tensors.safetensors")
 			px, mask := inputs(t, f)
-			maps, err := v.Backbone.Forward(px, mask)
+			maps, err := v.Backbone.Forward(context.Background(), px, mask)
 			if err != nil {
 				t.Fatal(err)
 			}

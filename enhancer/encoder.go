@@ -1,6 +1,7 @@
 package enhancer
 
 import (
+	"context"
 	"fmt"
 
 	"gorgonia.org/tensor"
@@ -73,26 +74,30 @@ type Output struct {
 	VisionStates, TextStates []*tensor.Dense
 }
 
-// Forward runs all layers.
-func (e *Encoder) Forward(in Inputs) Output {
+// Forward runs all layers, checking ctx before each so a cancelled call
+// returns within one layer's time.
+func (e *Encoder) Forward(ctx context.Context, in Inputs) (Output, error) {
 	vs, ts := in.Vision.Shape(), in.Text.Shape()
 	B, S, d := vs[0], vs[1], vs[2]
 	T := ts[1]
 	if len(in.VisionMask) != 0 && len(in.VisionMask) != B*S {
-		panic(fmt.Sprintf("enhancer: vision mask has %d values, want %d", len(in.VisionMask), B*S))
+		return Output{}, fmt.Errorf("enhancer: vision mask has %d values, want %d", len(in.VisionMask), B*S)
 	}
 	if len(in.TextMask) != 0 && len(in.TextMask) != B*T {
-		panic(fmt.Sprintf("enhancer: text mask has %d values, want %d", len(in.TextMask), B*T))
+		return Output{}, fmt.Errorf("enhancer: text mask has %d values, want %d", len(in.TextMask), B*T)
 	}
 	if len(in.TextSelfAttention) != B*T*T || len(in.TextPositionIDs) != B*T {
-		panic(fmt.Sprintf("enhancer: text self-attention mask (%d) or position ids (%d) do not match text %v",
-			len(in.TextSelfAttention), len(in.TextPositionIDs), ts))
+		return Output{}, fmt.Errorf("enhancer: text self-attention mask (%d) or position ids (%d) do not match text %v",
+			len(in.TextSelfAttention), len(in.TextPositionIDs), ts)
 	}
 	ref := ReferencePoints(in.SpatialShapes, in.ValidRatios, B)
 	textPos := TextPositionEmbedding(in.TextPositionIDs, B, d)
 	vision, text := in.Vision, in.Text
 	out := Output{}
 	for i := range e.Layers {
+		if err := ctx.Err(); err != nil {
+			return Output{}, err
+		}
 		out.VisionStates = append(out.VisionStates, vision)
 		out.TextStates = append(out.TextStates, text)
 		vision, text = e.Layers[i].Forward(vision, text, &in, ref, textPos)
@@ -100,5 +105,5 @@ func (e *Encoder) Forward(in Inputs) Output {
 	out.VisionStates = append(out.VisionStates, vision)
 	out.TextStates = append(out.TextStates, text)
 	out.Vision, out.Text = vision, text
-	return out
+	return out, nil
 }

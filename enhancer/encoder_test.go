@@ -1,6 +1,7 @@
 package enhancer
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -76,7 +77,10 @@ func TestEncoder(t *testing.T) {
 			c := loadEncoderCase(t, name)
 			enc := NewEncoder(c.cfg)
 			c.bind(t, "model.encoder", &enc)
-			out := enc.Forward(c.in)
+			out, err := enc.Forward(context.Background(), c.in)
+			if err != nil {
+				t.Fatal(err)
+			}
 			worst := 0.0
 			for i := range out.VisionStates {
 				worst = max(worst, c.check(t, fmt.Sprintf("act.model.encoder.vision_hidden_states.%d", i), out.VisionStates[i]))

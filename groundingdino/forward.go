@@ -113,7 +113,7 @@ func (m *Model) Forward(ctx context.Context, in Inputs, trace Trace, hook StageH
 	if err := stage("backbone"); err != nil {
 		return nil, err
 	}
-	maps, err := m.Vision.Backbone.Forward(in.PixelValues, pixelMask)
+	maps, err := m.Vision.Backbone.Forward(ctx, in.PixelValues, pixelMask)
 	if err != nil {
 		return nil, fmt.Errorf("groundingdino: backbone: %w", err)
 	}
@@ -142,11 +142,14 @@ func (m *Model) Forward(ctx context.Context, in Inputs, trace Trace, hook StageH
 	if err := stage("encoder"); err != nil {
 		return nil, err
 	}
-	enc := m.Encoder.Forward(enhancer.Inputs{
+	enc, err := m.Encoder.Forward(ctx, enhancer.Inputs{
 		Vision: flat.Source, VisionPos: flat.PosEmbed, VisionMask: visionMask,
 		SpatialShapes: flat.SpatialShapes, LevelStart: flat.LevelStart, ValidRatios: nn.Data(flat.ValidRatios),
 		Text: textFeatures, TextMask: textMask, TextSelfAttention: selfAttn, TextPositionIDs: posIDs,
 	})
+	if err != nil {
+		return nil, fmt.Errorf("groundingdino: encoder: %w", err)
+	}
 	trace.put("output.encoder_last_hidden_state_vision", enc.Vision)
 	trace.put("output.encoder_last_hidden_state_text", enc.Text)
 	for i := range enc.VisionStates {

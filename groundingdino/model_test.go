@@ -2,6 +2,7 @@ package groundingdino
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"testing"
 
@@ -85,5 +86,33 @@ func TestForwardRejectsBadInput(t *testing.T) {
 	cancel()
 	if _, err := m.Forward(ctx, in, nil, nil); err == nil {
 		t.Error("cancelled context ignored")
+	}
+}
+
+// TestForwardStopsInsideStages cancels while a stage is starting: the
+// backbone and the encoder check the context between blocks and layers, so
+// the call ends there with ctx.Err() instead of finishing the stage.
+func TestForwardStopsInsideStages(t *testing.T) {
+	m, err := LoadModel(fixture.Dir(t, "gdino_swin_single"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := fixtureInputs(t, "gdino_swin_single")
+	for _, stop := range []string{"backbone", "encoder"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var seen []string
+		_, err := m.Forward(ctx, in, nil, func(stage string) {
+			seen = append(seen, stage)
+			if stage == stop {
+				cancel()
+			}
+		})
+		cancel()
+		if err == nil || !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancel at %s: err = %v", stop, err)
+		}
+		if seen[len(seen)-1] != stop {
+			t.Errorf("cancel at %s: stages %v ran on", stop, seen)
+		}
 	}
 }

@@ -106,7 +106,7 @@ func (m *Model) Embed(ctx context.Context, pixelValues *tensor.Dense) (*Embeddin
 	if s := pixelValues.Shape(); len(s) != 4 || s[0] != 1 || s[2] != S || s[3] != S {
 		return nil, fmt.Errorf("sam: pixel values must be [1, %d, %d, %d], got %v", m.Config.VisionConfig.NumChannels, S, S, []int(s))
 	}
-	e, err := m.VisionEncoder.Forward(pixelValues)
+	e, err := m.VisionEncoder.Forward(ctx, pixelValues)
 	if err != nil {
 		return nil, err
 	}

@@ -71,7 +71,7 @@ func TestVisionEncoderParity(t *testing.T) {
 	f := fixture.Tensors(t, "sam/case/tensors.safetensors")
 	pixels := fixture.Float(t, f, "input.pixel_values")
 	acts := map[string]*tensor.Dense{}
-	emb, err := m.VisionEncoder.forward(pixels, func(name string, x *tensor.Dense) { acts[name] = nn.Clone(x) })
+	emb, err := m.VisionEncoder.forward(context.Background(), pixels, func(name string, x *tensor.Dense) { acts[name] = nn.Clone(x) })
 	if err != nil {
 		t.Fatal(err)
 	}

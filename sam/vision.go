@@ -1,6 +1,7 @@
 package sam
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -119,11 +120,13 @@ func (tr tracer) emit(name string, t func() *tensor.Dense) {
 }
 
 // Forward maps pixel values [B, 3, S, S] to image embeddings [B, out, S/16, S/16].
-func (e *VisionEncoder) Forward(pixels *tensor.Dense) (*tensor.Dense, error) {
-	return e.forward(pixels, nil)
+// Forward checks ctx between layers, so a cancelled call returns within
+// one layer's time.
+func (e *VisionEncoder) Forward(ctx context.Context, pixels *tensor.Dense) (*tensor.Dense, error) {
+	return e.forward(ctx, pixels, nil)
 }
 
-func (e *VisionEncoder) forward(pixels *tensor.Dense, tr tracer) (*tensor.Dense, error) {
+func (e *VisionEncoder) forward(ctx context.Context, pixels *tensor.Dense, tr tracer) (*tensor.Dense, error) {
 	s := nn.Shape(pixels)
 	c := e.Config
 	if len(s) != 4 || s[1] != c.NumChannels || s[2]%c.PatchSize != 0 || s[3]%c.PatchSize != 0 || s[2] == 0 || s[3] == 0 {
@@ -151,6 +154,9 @@ func (e *VisionEncoder) forward(pixels *tensor.Dense, tr tracer) (*tensor.Dense,
 			}
 		}
 		for i := range e.Layers {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 			e.Layers[i].forward(x, h, w)
 			tr.emit(fmt.Sprintf("vision_encoder.layers.%d", i), func() *tensor.Dense {
 				return nn.FromData(nn.Clone(nn.FromData(x, len(x))).Data().([]float32), 1, h, w, C)
