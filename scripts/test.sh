@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# The project's test command (README): vet, the full test suite, the race
-# detector where it is affordable, the fuzz targets from their corpora for a
-# few seconds each, and the benchmarks once in short mode so they cannot rot.
+# The project's test command (README): vet, the full test suite (parity
+# against ../shared/fixtures or $GSAM_FIXTURES), the race detector on the
+# packages that share state or run concurrent calls, every fuzz target from
+# its corpus for a few seconds, and every benchmark once so none can rot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go vet ./...
+CGO_ENABLED=0 go build ./...
 go test -count=1 ./...
-go test -count=1 -race ./weights/ ./tokenize/ ./rle/ ./hub/ ./parity/
-for target in "./weights/ FuzzParse" "./tokenize/ FuzzEncode" "./rle/ FuzzDecode"; do
+go test -count=1 -race ./weights/ ./tokenize/ ./rle/ ./hub/ ./cpu/ ./nn/
+go test -count=1 -race -run 'TestConcurrent' ./groundingdino/ ./sam/ ./groundedsam/
+for target in \
+  "./weights/ FuzzParse" "./weights/ FuzzOpenIndex" "./tokenize/ FuzzEncode" "./rle/ FuzzDecode" \
+  "./groundingdino/ FuzzParseConfig" "./sam/ FuzzParseConfig" "./processor/ FuzzDecodeImage" \
+  "./cmd/gsam/ FuzzParseFloats"; do
   set -- $target
-  go test -run XXX -fuzz "^$2\$" -fuzztime 5s "$1"
+  go test -run XXX -fuzz "^$2\$" -fuzztime 4s "$1" >/dev/null
+  echo "fuzz $2 ($1): ok"
 done
-go test -run XXX -bench . -benchtime 1x ./cpu/ ./nn/ >/dev/null
+go test -run XXX -bench . -benchtime 1x ./... >/dev/null
+echo "benchmarks (1 iteration each): ok"
 echo "all checks passed"
