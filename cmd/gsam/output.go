@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -62,10 +63,15 @@ func (c *cli) writeOutputs(f *commonFlags, in input, img image.Image, res *image
 	if res.Detections == nil {
 		res.Detections = []jsonDetection{} // "detections": [] rather than null
 	}
-	js, err := json.Marshal(res)
-	if err != nil {
+	// RLE strings hold '<', '>' and '&': keep them literal rather than
+	// HTML-escaped, so the file reads like pycocotools' own output.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(res); err != nil {
 		return err
 	}
+	js := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if f.out == "" {
 		_, err := fmt.Fprintf(c.stdout, "%s\n", js)
 		return err
