@@ -22,6 +22,12 @@ type Inputs struct {
 	TextMask          []bool        // attention_mask [B·T], true = real token
 	TextSelfAttention []bool        // sub-sentence mask [B, T, T], true = may attend
 	TextPositionIDs   []int64       // [B·T]
+
+	// KeepStates fills Output.VisionStates and TextStates. They hold every
+	// layer's [B, S, d] image tokens (23 MB each at 800×1333), so only a
+	// trace should ask for them; without them each layer updates the
+	// previous one's buffers in place and the memory is reused.
+	KeepStates bool
 }
 
 // EncoderLayer is GroundingDinoEncoderLayer. Its forward runs the fusion
@@ -46,7 +52,13 @@ func NewEncoderLayer(cfg Config) EncoderLayer {
 // the masks and level layout, referencePoints the encoder's [B, S, L, 2]
 // points and textPos the text position embedding [B, T, d].
 func (l *EncoderLayer) Forward(vision, text *tensor.Dense, in *Inputs, referencePoints, textPos *tensor.Dense) (visionOut, textOut *tensor.Dense) {
-	vision, _, text, _ = l.Fusion.Forward(vision, text, in.VisionMask, in.TextMask)
+	return l.forward(vision, text, in, referencePoints, textPos, false)
+}
+
+// forward is Forward; owned says vision is the encoder's own (no caller or
+// kept state refers to it), so the fusion layer may normalise it in place.
+func (l *EncoderLayer) forward(vision, text *tensor.Dense, in *Inputs, referencePoints, textPos *tensor.Dense, owned bool) (visionOut, textOut *tensor.Dense) {
+	vision, _, text, _ = l.Fusion.forward(vision, text, in.VisionMask, in.TextMask, owned, false)
 	text, _ = l.TextEnhancer.Forward(text, textPos, in.TextSelfAttention)
 	vision, _ = l.Deformable.Forward(vision, in.VisionPos, in.VisionMask, referencePoints, in.SpatialShapes, in.LevelStart)
 	return vision, text
@@ -70,7 +82,8 @@ func NewEncoder(cfg Config) Encoder {
 type Output struct {
 	Vision, Text *tensor.Dense // last_hidden_state_vision [B, S, d], last_hidden_state_text [B, T, d]
 	// VisionStates and TextStates are the hidden states entering each
-	// layer followed by the final ones (vision_hidden_states, text_hidden_states).
+	// layer followed by the final ones (vision_hidden_states,
+	// text_hidden_states); nil unless Inputs.KeepStates.
 	VisionStates, TextStates []*tensor.Dense
 }
 
@@ -98,12 +111,16 @@ func (e *Encoder) Forward(ctx context.Context, in Inputs) (Output, error) {
 		if err := ctx.Err(); err != nil {
 			return Output{}, err
 		}
+		if in.KeepStates {
+			out.VisionStates = append(out.VisionStates, vision)
+			out.TextStates = append(out.TextStates, text)
+		}
+		vision, text = e.Layers[i].forward(vision, text, &in, ref, textPos, i > 0 && !in.KeepStates)
+	}
+	if in.KeepStates {
 		out.VisionStates = append(out.VisionStates, vision)
 		out.TextStates = append(out.TextStates, text)
-		vision, text = e.Layers[i].Forward(vision, text, &in, ref, textPos)
 	}
-	out.VisionStates = append(out.VisionStates, vision)
-	out.TextStates = append(out.TextStates, text)
 	out.Vision, out.Text = vision, text
 	return out, nil
 }

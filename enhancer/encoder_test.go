@@ -77,7 +77,9 @@ func TestEncoder(t *testing.T) {
 			c := loadEncoderCase(t, name)
 			enc := NewEncoder(c.cfg)
 			c.bind(t, "model.encoder", &enc)
-			out, err := enc.Forward(context.Background(), c.in)
+			in := c.in
+			in.KeepStates = true
+			out, err := enc.Forward(context.Background(), in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,6 +93,23 @@ func TestEncoder(t *testing.T) {
 			}
 			for _, n := range []string{"act.model.encoder.last_hidden_state_text", "output.encoder_last_hidden_state_text"} {
 				worst = max(worst, c.check(t, n, out.Text))
+			}
+			// Without the kept states the layers work in place: same outputs,
+			// and the caller's inputs are left alone.
+			src := nn.Clone(c.in.Vision)
+			lean, err := enc.Forward(context.Background(), c.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if lean.VisionStates != nil || lean.TextStates != nil {
+				t.Errorf("states kept without KeepStates")
+			}
+			worst = max(worst, c.check(t, "output.encoder_last_hidden_state_vision", lean.Vision))
+			worst = max(worst, c.check(t, "output.encoder_last_hidden_state_text", lean.Text))
+			for i, v := range nn.Data(src) {
+				if nn.Data(c.in.Vision)[i] != v {
+					t.Fatalf("encoder changed its input vision at %d", i)
+				}
 			}
 			t.Logf("%s: encoder max abs error %.3g", name, worst)
 		})

@@ -52,6 +52,13 @@ const clampLogit = 50000
 // so the image side costs O(Nv·H·Nt·d) instead of three Nv×d×embed_dim
 // projections: for short captions the fusion layer becomes almost free.
 func (m *BiMultiHeadAttention) Forward(vision, text *tensor.Dense, visionMask, textMask []bool) (visionOut, visionAttn, textOut, textAttn *tensor.Dense) {
+	return m.forward(vision, text, visionMask, textMask, true)
+}
+
+// forward is Forward; without wantProbs the two probability tensors come
+// back nil and the vision probabilities are not copied out (with a long
+// caption that copy is [B·H, Nv, Nt], as large as the scores).
+func (m *BiMultiHeadAttention) forward(vision, text *tensor.Dense, visionMask, textMask []bool, wantProbs bool) (visionOut, visionAttn, textOut, textAttn *tensor.Dense) {
 	vs, ts := vision.Shape(), text.Shape()
 	B, Nv, d, Nt := vs[0], vs[1], vs[2], ts[1]
 	E := m.VisionProj.Out()
@@ -193,6 +200,9 @@ func (m *BiMultiHeadAttention) Forward(vision, text *tensor.Dense, visionMask, t
 		}
 	}
 	textOut = m.OutTextProj.Forward(nn.FromData(to, B, Nt, E))
+	if !wantProbs {
+		return nn.FromData(vo, B, Nv, d), nil, textOut, nil
+	}
 
 	// The vision probabilities in the reference's [B·H, Nv, Nt] layout.
 	va := make([]float32, len(sc))
@@ -235,10 +245,20 @@ func NewFusionLayer(cfg Config) FusionLayer {
 // BiMultiHeadAttention.Forward) and returns the new vision and text features
 // with the two attention probability tensors.
 func (l *FusionLayer) Forward(vision, text *tensor.Dense, visionMask, textMask []bool) (visionOut, visionAttn, textOut, textAttn *tensor.Dense) {
-	v := nn.Clone(vision)
+	return l.forward(vision, text, visionMask, textMask, false, true)
+}
+
+// forward is Forward. inPlace normalises and updates vision in place (the
+// residual is taken after the norm, so the input is not needed again);
+// without wantProbs the probabilities come back nil.
+func (l *FusionLayer) forward(vision, text *tensor.Dense, visionMask, textMask []bool, inPlace, wantProbs bool) (visionOut, visionAttn, textOut, textAttn *tensor.Dense) {
+	v := vision
+	if !inPlace {
+		v = nn.Clone(vision)
+	}
 	layerNorm(&l.LayerNormVision, nn.Data(v))
 	t := l.LayerNormText.Forward(text)
-	dv, va, dt, ta := l.Attn.Forward(v, t, visionMask, textMask)
+	dv, va, dt, ta := l.Attn.forward(v, t, visionMask, textMask, wantProbs)
 	addScaled(nn.Data(v), nn.Data(dv), nn.Data(l.VisionParam))
 	addScaled(nn.Data(t), nn.Data(dt), nn.Data(l.TextParam))
 	return v, va, t, ta

@@ -146,6 +146,7 @@ func (m *Model) Forward(ctx context.Context, in Inputs, trace Trace, hook StageH
 		Vision: flat.Source, VisionPos: flat.PosEmbed, VisionMask: visionMask,
 		SpatialShapes: flat.SpatialShapes, LevelStart: flat.LevelStart, ValidRatios: nn.Data(flat.ValidRatios),
 		Text: textFeatures, TextMask: textMask, TextSelfAttention: selfAttn, TextPositionIDs: posIDs,
+		KeepStates: trace != nil, // every layer's output only for a trace
 	})
 	if err != nil {
 		return nil, fmt.Errorf("groundingdino: encoder: %w", err)
