@@ -2,7 +2,9 @@ package sam
 
 import (
 	"context"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gsam-go/gsam/nn"
 	"github.com/gsam-go/gsam/weights"
@@ -32,12 +34,14 @@ func BenchmarkVitBEncoder1024(b *testing.B) {
 	}
 	ctx := context.Background()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
 		if _, err := m.Embed(ctx, pixels); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")
+	b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
 }
 
 // BenchmarkMaskDecoderOneBox decodes one box prompt on a 64×64 embedding
@@ -52,10 +56,22 @@ func BenchmarkMaskDecoderOneBox(b *testing.B) {
 	prompts := &Prompts{Boxes: [][4]float32{{100, 200, 600, 700}}}
 	ctx := context.Background()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
 		if _, err := m.Decode(ctx, emb, prompts, false); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/op")
+	b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
+}
+
+// cpuTime is the process's user+system CPU time in nanoseconds, to compare
+// runs on a loaded machine where wall time is noisy.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

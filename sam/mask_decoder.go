@@ -2,6 +2,7 @@ package sam
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/gsam-go/gsam/cpu"
 	"github.com/gsam-go/gsam/nn"
@@ -105,32 +106,76 @@ func NewMaskDecoder(c MaskDecoderConfig) MaskDecoder {
 	return d
 }
 
-// add returns a+b as a new [1, L, C] tensor.
-func add(a, b *tensor.Dense) *tensor.Dense {
-	y := nn.Clone(a)
-	addTo(nn.Data(y), nn.Data(b))
+// attend runs the attention block m on row-major slices: queries [Lq, C],
+// keys and values [Lk, C], and returns a new [Lq, C]. Heads are read and
+// written in place (strided), without split/merge permutes.
+func attend(m *nn.MultiHeadAttention, q []float32, Lq int, k, v []float32, Lk int) []float32 {
+	E, C, H := m.Q.Out(), m.Q.In(), m.Heads
+	D := E / H
+	Q := make([]float32, Lq*E)
+	K := make([]float32, Lk*E)
+	V := make([]float32, Lk*E)
+	m.Q.ForwardSlice(Q, q, Lq)
+	m.K.ForwardSlice(K, k, Lk)
+	m.V.ForwardSlice(V, v, Lk)
+	scale := float32(1 / math.Sqrt(float64(D)))
+	o := make([]float32, Lq*E)
+	// Units are (head, block of query rows), each with its own score block.
+	rb := min(Lq, max(1, 8192/max(Lk, 1)))
+	nb := (Lq + rb - 1) / rb
+	cpu.ParallelFor(H*nb, func(lo, hi int) {
+		scores := make([]float32, rb*Lk)
+		for u := lo; u < hi; u++ {
+			h, r0 := u/nb, (u%nb)*rb
+			r1 := min(r0+rb, Lq)
+			s := scores[:(r1-r0)*Lk]
+			cpu.Sgemm(false, true, r1-r0, Lk, D, scale, Q[r0*E+h*D:], E, K[h*D:], E, 0, s, Lk)
+			cpu.SoftmaxRows(s, Lk)
+			cpu.Sgemm(false, false, r1-r0, D, Lk, 1, s, Lk, V[h*D:], E, 0, o[r0*E+h*D:], E)
+		}
+	})
+	out := make([]float32, Lq*C)
+	m.Out.ForwardSlice(out, o, Lq)
+	return out
+}
+
+// sum returns a+b as a new slice, over several cores for long inputs.
+func sum(a, b []float32) []float32 {
+	y := make([]float32, len(a))
+	cpu.ParallelFor((len(a)+(1<<14)-1)>>14, func(lo, hi int) {
+		lo, hi = lo<<14, min(hi<<14, len(a))
+		ya, aa, bb := y[lo:hi], a[lo:hi], b[lo:hi]
+		for i := range ya {
+			ya[i] = aa[i] + bb[i]
+		}
+	})
 	return y
 }
 
-// forward runs one block on queries [1, T, C] and keys [1, N, C].
-func (b *TwoWayBlock) forward(queries, keys, queryPE, keyPE *tensor.Dense) (*tensor.Dense, *tensor.Dense, *tensor.Dense) {
+// forward runs one block on queries [L, C] and keys [N, C] (both owned by
+// the block, which may overwrite them) and returns the new queries and keys
+// and the image → token attention output [N, C].
+func (b *TwoWayBlock) forward(queries []float32, L int, keys []float32, N int, queryPE, keyPE []float32) ([]float32, []float32, []float32) {
 	if b.SkipFirstLayerPE {
-		queries = b.SelfAttn.Forward(queries, queries, queries, nil)
+		queries = attend(&b.SelfAttn, queries, L, queries, queries, L)
 	} else {
-		q := add(queries, queryPE)
-		queries = add(queries, b.SelfAttn.Forward(q, q, queries, nil))
+		q := sum(queries, queryPE)
+		addTo(queries, attend(&b.SelfAttn, q, L, q, queries, L))
 	}
-	queries = b.LayerNorm1.Forward(queries)
+	b.LayerNorm1.ForwardInPlace(queries)
 
-	q, k := add(queries, queryPE), add(keys, keyPE)
-	queries = b.LayerNorm2.Forward(add(queries, b.CrossAttnTokenToImage.Forward(q, k, keys, nil)))
+	q, k := sum(queries, queryPE), sum(keys, keyPE)
+	addTo(queries, attendTokensToImage(&b.CrossAttnTokenToImage, q, L, k, keys, N))
+	b.LayerNorm2.ForwardInPlace(queries)
 
-	T := queries.Shape()[1]
-	queries = b.LayerNorm3.Forward(add(queries, nn.FromData(b.MLP.forward(nn.Data(queries), T), nn.Shape(queries)...)))
+	addTo(queries, b.MLP.forward(queries, L))
+	b.LayerNorm3.ForwardInPlace(queries)
 
-	q, k = add(queries, queryPE), add(keys, keyPE)
-	attnOut := b.CrossAttnImageToToken.Forward(k, q, queries, nil)
-	keys = b.LayerNorm4.Forward(add(keys, attnOut))
+	// keys have not changed since k was formed.
+	q = sum(queries, queryPE)
+	attnOut := attendImageToTokens(&b.CrossAttnImageToToken, k, N, q, queries, L)
+	cpu.Add(keys, attnOut)
+	b.LayerNorm4.ForwardInPlace(keys)
 	return queries, keys, attnOut
 }
 
@@ -144,10 +189,16 @@ type DecoderOutput struct {
 // Forward decodes masks for P prompts on one image: imageEmb [1, C, h, w],
 // imagePE [C, h, w] flat, sparse [P, T, C], dense [1 or P, C, h, w].
 func (d *MaskDecoder) Forward(imageEmb *tensor.Dense, imagePE []float32, sparse, dense *tensor.Dense, multimask bool) (*DecoderOutput, error) {
-	return d.forward(imageEmb, imagePE, sparse, dense, multimask, nil)
+	C := d.Config.HiddenSize
+	if len(imagePE)%C != 0 {
+		return nil, fmt.Errorf("sam: image positional embedding of %d values for %d channels", len(imagePE), C)
+	}
+	return d.forward(imageEmb, transposeTiled(imagePE, nil, C, len(imagePE)/C), sparse, dense, multimask, nil)
 }
 
-func (d *MaskDecoder) forward(imageEmb *tensor.Dense, imagePE []float32, sparse, dense *tensor.Dense, multimask bool, tr tracer) (*DecoderOutput, error) {
+// forward is Forward with the image positional embedding already in token
+// layout, keyPE [h*w, C].
+func (d *MaskDecoder) forward(imageEmb *tensor.Dense, keyPE []float32, sparse, dense *tensor.Dense, multimask bool, tr tracer) (*DecoderOutput, error) {
 	es, ss, ds := nn.Shape(imageEmb), nn.Shape(sparse), nn.Shape(dense)
 	C, M := d.Config.HiddenSize, d.Config.NumMultimaskOutputs+1
 	if len(es) != 4 || es[0] != 1 || es[1] != C {
@@ -159,25 +210,32 @@ func (d *MaskDecoder) forward(imageEmb *tensor.Dense, imagePE []float32, sparse,
 		return nil, fmt.Errorf("sam: prompt embeddings %v / %v do not fit the image embedding %v", ss, ds, es)
 	}
 	N := h * w
-	out := make([]float32, P*M*16*N)
+	if len(keyPE) != N*C {
+		return nil, fmt.Errorf("sam: image positional embedding has %d values, want %d", len(keyPE), N*C)
+	}
+	// multimask_output keeps masks 1..M-1, otherwise mask 0 only.
+	lo, hi := 0, 1
+	if multimask {
+		lo, hi = 1, M
+	}
+	K := hi - lo
+	masks := make([]float32, P*K*16*N)
 	iou := make([]float32, P*M)
-	keyPE := nn.FromData(transpose(imagePE, C, N), 1, N, C)
 	output := append(append([]float32(nil), nn.Data(d.IOUToken.Weight)...), nn.Data(d.MaskTokens.Weight)...)
 
 	var traces []map[string]*tensor.Dense
 	if tr != nil {
 		traces = make([]map[string]*tensor.Dense, P)
 	}
-	cpu.ParallelFor(P, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			var keep func(string, *tensor.Dense)
-			if tr != nil {
-				traces[p] = map[string]*tensor.Dense{}
-				keep = func(n string, t *tensor.Dense) { traces[p][n] = t }
-			}
-			d.decodeOne(p, output, imageEmb, dense, sparse, keyPE, T, h, w, out[p*M*16*N:(p+1)*M*16*N], iou[p*M:(p+1)*M], keep)
+	// Every step inside runs over both cores; prompts go one after another.
+	for p := 0; p < P; p++ {
+		var keep func(string, *tensor.Dense)
+		if tr != nil {
+			traces[p] = map[string]*tensor.Dense{}
+			keep = func(n string, t *tensor.Dense) { traces[p][n] = t }
 		}
-	})
+		d.decodeOne(p, output, imageEmb, dense, sparse, keyPE, T, h, w, lo, hi, masks[p*K*16*N:(p+1)*K*16*N], iou[p*M:(p+1)*M], keep)
+	}
 	if tr != nil {
 		// The reference stacks prompts on axis 1 for tokens and axis 0 for keys.
 		for _, name := range []string{"transformer.0", "transformer.1", "upscale_conv1", "upscale_layer_norm", "upscale_conv2"} {
@@ -190,17 +248,8 @@ func (d *MaskDecoder) forward(imageEmb *tensor.Dense, imagePE []float32, sparse,
 			}
 		}
 	}
-
-	// multimask_output keeps masks 1..M-1, otherwise mask 0 only.
-	lo, hi := 0, 1
-	if multimask {
-		lo, hi = 1, M
-	}
-	K := hi - lo
-	masks := make([]float32, 0, P*K*16*N)
 	scores := make([]float32, 0, P*K)
 	for p := 0; p < P; p++ {
-		masks = append(masks, out[(p*M+lo)*16*N:(p*M+hi)*16*N]...)
 		scores = append(scores, iou[p*M+lo:p*M+hi]...)
 	}
 	return &DecoderOutput{Masks: nn.FromData(masks, P, K, 4*h, 4*w), IOU: nn.FromData(scores, P, K)}, nil
@@ -219,65 +268,236 @@ func stack(traces []map[string]*tensor.Dense, name string) *tensor.Dense {
 	return nn.FromData(data, shape...)
 }
 
-// decodeOne runs prompt p, writing its M masks [M, 4h*4w] and M IoU scores.
-func (d *MaskDecoder) decodeOne(p int, output []float32, imageEmb, dense, sparse, keyPE *tensor.Dense, T, h, w int, masks, iou []float32, keep func(string, *tensor.Dense)) {
+// transposeTiled returns src [rows, cols] transposed to [cols, rows], plus
+// add (in the result's layout) when add is not nil, in cache-sized tiles
+// over several cores.
+func transposeTiled(src, add []float32, rows, cols int) []float32 {
+	const tile = 32
+	dst := make([]float32, rows*cols)
+	nc := (cols + tile - 1) / tile
+	cpu.ParallelFor(nc, func(c0, c1 int) {
+		for ct := c0; ct < c1; ct++ {
+			cl, ch := ct*tile, min(ct*tile+tile, cols)
+			for r0 := 0; r0 < rows; r0 += tile {
+				r1 := min(r0+tile, rows)
+				for c := cl; c < ch; c++ {
+					d := dst[c*rows+r0 : c*rows+r1]
+					for r := range d {
+						d[r] = src[(r0+r)*cols+c]
+					}
+					if add != nil {
+						addTo(d, add[c*rows+r0:c*rows+r1])
+					}
+				}
+			}
+		}
+	})
+	return dst
+}
+
+// upscale is a 2×2, stride-2 ConvTranspose2d on channels-last tokens
+// x [h*w, Cin], returning channels-last [2h*2w, Cout].
+func upscale(c *nn.ConvTranspose2d, x []float32, h, w int) []float32 {
+	ws := c.Weight.Shape()
+	Cin, Cout := ws[0], ws[1]
+	if ws[2] != 2 || ws[3] != 2 || c.Stride != 2 {
+		panic(fmt.Sprintf("sam: upscaling conv must be 2×2 stride 2, got %v stride %d", ws, c.Stride))
+	}
+	// Weight [Cin, Cout, i, j] → [Cin, (i, j, Cout)], so that each input
+	// pixel's product row holds, per (i, j), a contiguous output pixel.
+	wt := nn.Data(c.Weight)
+	wp := make([]float32, Cin*4*Cout)
+	for ci := 0; ci < Cin; ci++ {
+		for o := 0; o < Cout; o++ {
+			for ij := 0; ij < 4; ij++ {
+				wp[ci*4*Cout+ij*Cout+o] = wt[(ci*Cout+o)*4+ij]
+			}
+		}
+	}
+	N := h * w
+	contrib := make([]float32, N*4*Cout)
+	cpu.Sgemm(false, false, N, 4*Cout, Cin, 1, x, Cin, wp, 4*Cout, 0, contrib, 4*Cout)
+	bias := nn.Data(c.Bias)
+	OW := 2 * w
+	y := make([]float32, 4*N*Cout)
+	cpu.ParallelFor(h, func(y0, y1 int) {
+		for iy := y0; iy < y1; iy++ {
+			for ix := 0; ix < w; ix++ {
+				row := contrib[(iy*w+ix)*4*Cout:]
+				for ij := 0; ij < 4; ij++ {
+					i, j := ij>>1, ij&1
+					dst := y[((2*iy+i)*OW+2*ix+j)*Cout:][:Cout]
+					src := row[ij*Cout:][:Cout]
+					for o := range dst {
+						dst[o] = src[o] + bias[o]
+					}
+				}
+			}
+		}
+	})
+	return y
+}
+
+// decodeOne runs prompt p, writing masks lo..hi-1 [hi-lo, 4h*4w] and its M
+// IoU scores.
+func (d *MaskDecoder) decodeOne(p int, output []float32, imageEmb, dense, sparse *tensor.Dense, keyPE []float32, T, h, w, lo, hi int, masks, iou []float32, keep func(string, *tensor.Dense)) {
 	C, M := d.Config.HiddenSize, d.Config.NumMultimaskOutputs+1
 	N := h * w
+	L := 1 + M + T
 	// Tokens: IoU token, mask tokens, then the prompt's sparse embeddings.
-	tokens := append(append([]float32(nil), output...), nn.Data(sparse)[p*T*C:(p+1)*T*C]...)
-	queryPE := nn.FromData(tokens, 1, 1+M+T, C)
+	queryPE := append(append([]float32(nil), output...), nn.Data(sparse)[p*T*C:(p+1)*T*C]...)
+	queries := append([]float32(nil), queryPE...)
 	// Image side: embedding plus dense prompt, as tokens [N, C].
-	src := append([]float32(nil), nn.Data(imageEmb)...)
 	dp := 0
 	if dense.Shape()[0] > 1 {
 		dp = p
 	}
-	addTo(src, nn.Data(dense)[dp*C*N:(dp+1)*C*N])
-	keys := nn.FromData(transpose(src, C, N), 1, N, C)
+	keys := transposeTiled(nn.Data(imageEmb), nil, C, N)
+	addT := transposeTiled(nn.Data(dense)[dp*C*N:(dp+1)*C*N], nil, C, N)
+	cpu.Add(keys, addT)
 
-	queries := queryPE
 	tf := &d.Transformer
 	for i := range tf.Layers {
-		var attnOut *tensor.Dense
-		queries, keys, attnOut = tf.Layers[i].forward(queries, keys, queryPE, keyPE)
+		var attnOut []float32
+		queries, keys, attnOut = tf.Layers[i].forward(queries, L, keys, N, queryPE, keyPE)
 		if keep != nil {
-			keep(fmt.Sprintf("transformer.layers.%d.0", i), nn.FromData(nn.Data(queries), 1, 1, 1+M+T, C))
-			keep(fmt.Sprintf("transformer.layers.%d.1", i), nn.FromData(nn.Data(keys), 1, 1, N, C))
-			keep(fmt.Sprintf("transformer.layers.%d.2", i), nn.FromData(nn.Data(attnOut), 1, 1, N, C))
+			keep(fmt.Sprintf("transformer.layers.%d.0", i), nn.FromData(append([]float32(nil), queries...), 1, 1, L, C))
+			keep(fmt.Sprintf("transformer.layers.%d.1", i), nn.FromData(append([]float32(nil), keys...), 1, 1, N, C))
+			keep(fmt.Sprintf("transformer.layers.%d.2", i), nn.FromData(attnOut, 1, 1, N, C))
 		}
 	}
-	q, k := add(queries, queryPE), add(keys, keyPE)
-	queries = tf.LayerNormFinalAttn.Forward(add(queries, tf.FinalAttnTokenToImage.Forward(q, k, keys, nil)))
+	q, k := sum(queries, queryPE), sum(keys, keyPE)
+	addTo(queries, attendTokensToImage(&tf.FinalAttnTokenToImage, q, L, k, keys, N))
+	tf.LayerNormFinalAttn.ForwardInPlace(queries)
 	if keep != nil {
-		keep("transformer.0", nn.FromData(nn.Data(queries), 1, 1, 1+M+T, C))
-		keep("transformer.1", nn.FromData(nn.Data(keys), 1, 1, N, C))
+		keep("transformer.0", nn.FromData(append([]float32(nil), queries...), 1, 1, L, C))
+		keep("transformer.1", nn.FromData(append([]float32(nil), keys...), 1, 1, N, C))
 	}
 
-	// Upscale the image tokens 4×: [C, h, w] → [C/8, 4h, 4w].
-	img := nn.FromData(transpose(nn.Data(keys), N, C), 1, C, h, w)
-	up := d.UpscaleConv1.Forward(img)
+	// Upscale the image tokens 4×, channels-last: [h*w, C] → [4h*4w, C/8].
+	up := upscale(&d.UpscaleConv1, keys, h, w)
+	C4 := d.UpscaleConv1.Weight.Shape()[1]
 	if keep != nil {
-		keep("upscale_conv1", up)
+		keep("upscale_conv1", nn.FromData(transposeTiled(up, nil, 4*N, C4), 1, C4, 2*h, 2*w))
 	}
-	up = d.UpscaleLayerNorm.Forward(up)
+	ln := &d.UpscaleLayerNorm
+	cpu.LayerNormRows(up, nn.Data(ln.Weight), nn.Data(ln.Bias), C4, ln.Eps)
 	if keep != nil {
-		keep("upscale_layer_norm", nn.Clone(up))
+		keep("upscale_layer_norm", nn.FromData(transposeTiled(up, nil, 4*N, C4), 1, C4, 2*h, 2*w))
 	}
-	cpu.GELU(nn.Data(up))
-	up = d.UpscaleConv2.Forward(up)
+	cpu.GELU(up)
+	up = upscale(&d.UpscaleConv2, up, 2*h, 2*w)
+	C8 := d.UpscaleConv2.Weight.Shape()[1]
 	if keep != nil {
-		keep("upscale_conv2", nn.Clone(up))
+		keep("upscale_conv2", nn.FromData(transposeTiled(up, nil, 16*N, C8), 1, C8, 4*h, 4*w))
 	}
-	cpu.GELU(nn.Data(up))
+	cpu.GELU(up)
 
-	// Each mask token's hypernetwork gives the weights of a linear map over
-	// the C/8 upscaled channels.
-	qd := nn.Data(queries)
-	hyper := make([]float32, M*C/8)
-	for i := 0; i < M; i++ {
-		tok := nn.FromData(qd[(1+i)*C:(2+i)*C], 1, C)
-		copy(hyper[i*C/8:], nn.Data(d.OutputHypernetworksMLPs[i].Forward(tok)))
+	// Each kept mask token's hypernetwork gives the weights of a linear map
+	// over the C/8 upscaled channels.
+	hyper := make([]float32, (hi-lo)*C8)
+	for i := lo; i < hi; i++ {
+		tok := nn.FromData(queries[(1+i)*C:(2+i)*C], 1, C)
+		copy(hyper[(i-lo)*C8:], nn.Data(d.OutputHypernetworksMLPs[i].Forward(tok)))
 	}
-	cpu.Sgemm(false, false, M, 16*N, C/8, 1, hyper, C/8, nn.Data(up), 16*N, 0, masks, 16*N)
-	copy(iou, nn.Data(d.IOUPredictionHead.Forward(nn.FromData(qd[:C], 1, C))))
+	cpu.Sgemm(false, true, hi-lo, 16*N, C8, 1, hyper, C8, up, C8, 0, masks, 16*N)
+	copy(iou, nn.Data(d.IOUPredictionHead.Forward(nn.FromData(queries[:C], 1, C))))
+}
+
+// factorAttention, when set, makes the cross-attentions always take the
+// factored path (tests use it: the fixture model is too narrow for it to
+// pay off there).
+var factorAttention = false
+
+// factored reports whether a cross-attention between L tokens and the image
+// should be computed in factored form: there the image side meets the
+// H·L per-head token rows directly instead of being projected to E
+// channels, which is cheaper while H·L < E.
+func factored(m *nn.MultiHeadAttention, L int) bool {
+	return factorAttention || m.Heads*L < m.Q.Out()
+}
+
+// attendTokensToImage is attend for L token queries q [L, C] over N image
+// keys k and values v [N, C]. Per head h the scores are
+// Q_h·(k·W_kᵀ + b_k)_hᵀ = (Q_h·W_k,h)·kᵀ + a per-row constant that softmax
+// drops, and A_h·(v·W_vᵀ + b_v)_h = (A_h·v)·W_v,hᵀ + b_v,h since each row of
+// A_h sums to 1: the image tokens are only ever multiplied by H·L rows.
+func attendTokensToImage(m *nn.MultiHeadAttention, q []float32, L int, k, v []float32, N int) []float32 {
+	if !factored(m, L) {
+		return attend(m, q, L, k, v, N)
+	}
+	E, C, H := m.Q.Out(), m.Q.In(), m.Heads
+	D := E / H
+	HL := H * L
+	scale := float32(1 / math.Sqrt(float64(D)))
+	Q := make([]float32, L*E)
+	m.Q.ForwardSlice(Q, q, L)
+	wk, wv, bv := nn.Data(m.K.Weight), nn.Data(m.V.Weight), nn.Data(m.V.Bias)
+	G := make([]float32, HL*C) // [H, L, C]
+	for h := 0; h < H; h++ {
+		cpu.Sgemm(false, false, L, C, D, scale, Q[h*D:], E, wk[h*D*C:], C, 0, G[h*L*C:], C)
+	}
+	S := make([]float32, HL*N)
+	cpu.Sgemm(false, true, HL, N, C, 1, G, C, k, C, 0, S, N)
+	cpu.ParallelFor(HL, func(lo, hi int) { cpu.SoftmaxRows(S[lo*N:hi*N], N) })
+	R := make([]float32, HL*C)
+	cpu.Sgemm(false, false, HL, C, N, 1, S, N, v, C, 0, R, C)
+	o := make([]float32, L*E)
+	for r := 0; r < L; r++ {
+		copy(o[r*E:(r+1)*E], bv)
+	}
+	for h := 0; h < H; h++ {
+		cpu.Sgemm(false, true, L, D, C, 1, R[h*L*C:], C, wv[h*D*C:], C, 1, o[h*D:], E)
+	}
+	out := make([]float32, L*C)
+	m.Out.ForwardSlice(out, o, L)
+	return out
+}
+
+// attendImageToTokens is attend for N image queries q [N, C] over L token
+// keys k and values v [L, C]. Per head the scores are
+// (q·W_q,hᵀ + b_q,h)·K_hᵀ = q·(W_q,hᵀ·K_hᵀ) + b_q,h·K_hᵀ, and the output
+// projection folds into the values: Σ_h A_h·(V_h·W_o,hᵀ) + b_o.
+func attendImageToTokens(m *nn.MultiHeadAttention, q []float32, N int, k, v []float32, L int) []float32 {
+	if !factored(m, L) {
+		return attend(m, q, N, k, v, L)
+	}
+	E, C, H := m.Q.Out(), m.Q.In(), m.Heads
+	D := E / H
+	HL := H * L
+	scale := float32(1 / math.Sqrt(float64(D)))
+	K := make([]float32, L*E)
+	V := make([]float32, L*E)
+	m.K.ForwardSlice(K, k, L)
+	m.V.ForwardSlice(V, v, L)
+	wq, bq, wo, bo := nn.Data(m.Q.Weight), nn.Data(m.Q.Bias), nn.Data(m.Out.Weight), nn.Data(m.Out.Bias)
+	BT := make([]float32, HL*C) // [H, L, C]: scale·K_h·W_q,h
+	U := make([]float32, HL*C)  // [H, L, C]: V_h·W_o,hᵀ
+	bias := make([]float32, HL) // scale·b_q,h·K_hᵀ
+	for h := 0; h < H; h++ {
+		cpu.Sgemm(false, false, L, C, D, scale, K[h*D:], E, wq[h*D*C:], C, 0, BT[h*L*C:], C)
+		cpu.Sgemm(false, true, L, C, D, 1, V[h*D:], E, wo[h*D:], E, 0, U[h*L*C:], C)
+		for l := 0; l < L; l++ {
+			var s float32
+			for d := 0; d < D; d++ {
+				s += bq[h*D+d] * K[l*E+h*D+d]
+			}
+			bias[h*L+l] = scale * s
+		}
+	}
+	S := make([]float32, N*HL)
+	cpu.Sgemm(false, true, N, HL, C, 1, q, C, BT, C, 0, S, HL)
+	out := make([]float32, N*C)
+	cpu.ParallelFor(N, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			row := S[r*HL : (r+1)*HL]
+			for i, b := range bias {
+				row[i] += b
+			}
+			copy(out[r*C:(r+1)*C], bo)
+		}
+		cpu.SoftmaxRows(S[lo*HL:hi*HL], L)
+	})
+	cpu.Sgemm(false, false, N, C, HL, 1, S, HL, U, C, 1, out, C)
+	return out
 }

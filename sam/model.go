@@ -21,6 +21,7 @@ type Model struct {
 	Config               Config
 
 	imagePE []float32 // image-wide positional embedding [C, g, g], computed once at load
+	keyPE   []float32 // the same in token layout [g*g, C], as the mask decoder reads it
 }
 
 // New allocates a model with every weight shaped from the config (zeros).
@@ -89,6 +90,8 @@ func (m *Model) LoadWeights(store *weights.Store) error {
 // positional embedding). Load calls it; call it after changing weights by hand.
 func (m *Model) Prepare() {
 	m.imagePE = m.SharedImageEmbedding.imageWide(m.Config.PromptEncoderConfig.ImageEmbeddingSize)
+	C := 2 * m.Config.VisionConfig.NumPosFeats
+	m.keyPE = transposeTiled(m.imagePE, nil, C, len(m.imagePE)/C)
 }
 
 // Embedding is the image encoder's output for one image.
@@ -124,13 +127,13 @@ func (m *Model) Decode(ctx context.Context, emb *Embedding, prompts *Prompts, mu
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	pe := m.imagePE
-	if pe == nil { // a model from New whose weights were set by hand
-		pe = m.SharedImageEmbedding.imageWide(m.Config.PromptEncoderConfig.ImageEmbeddingSize)
-	}
 	sparse, dense, err := m.PromptEncoder.Forward(prompts)
 	if err != nil {
 		return nil, err
 	}
-	return m.MaskDecoder.Forward(emb.Embeddings, pe, sparse, dense, multimask)
+	pe := m.keyPE
+	if pe == nil { // a model from New whose weights were set by hand
+		return m.MaskDecoder.Forward(emb.Embeddings, m.SharedImageEmbedding.imageWide(m.Config.PromptEncoderConfig.ImageEmbeddingSize), sparse, dense, multimask)
+	}
+	return m.MaskDecoder.forward(emb.Embeddings, pe, sparse, dense, multimask, nil)
 }
