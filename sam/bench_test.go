@@ -48,11 +48,12 @@ func BenchmarkVitBEncoder1024(b *testing.B) {
 // (PyTorch on this machine: 47 ms).
 func BenchmarkMaskDecoderOneBox(b *testing.B) {
 	m := fullSizeModel(b)
-	emb := &Embedding{Embeddings: nn.New(1, 256, 64, 64)}
-	d := nn.Data(emb.Embeddings)
+	e := nn.New(1, 256, 64, 64)
+	d := nn.Data(e)
 	for i := range d {
 		d[i] = float32(i%97)/97 - 0.5
 	}
+	emb := newEmbedding(e) // as Embed returns it
 	prompts := &Prompts{Boxes: [][4]float32{{100, 200, 600, 700}}}
 	ctx := context.Background()
 	b.ResetTimer()

@@ -193,25 +193,47 @@ func (d *MaskDecoder) Forward(imageEmb *tensor.Dense, imagePE []float32, sparse,
 	if len(imagePE)%C != 0 {
 		return nil, fmt.Errorf("sam: image positional embedding of %d values for %d channels", len(imagePE), C)
 	}
-	return d.forward(imageEmb, transposeTiled(imagePE, nil, C, len(imagePE)/C), sparse, dense, multimask, nil)
+	if dense == nil {
+		return nil, fmt.Errorf("sam: no dense prompt embedding")
+	}
+	return d.forward(decoderImage{emb: imageEmb, keyPE: transposeTiled(imagePE, nil, C, len(imagePE)/C)}, sparse, dense, nil, multimask, nil)
 }
 
-// forward is Forward with the image positional embedding already in token
-// layout, keyPE [h*w, C].
-func (d *MaskDecoder) forward(imageEmb *tensor.Dense, keyPE []float32, sparse, dense *tensor.Dense, multimask bool, tr tracer) (*DecoderOutput, error) {
-	es, ss, ds := nn.Shape(imageEmb), nn.Shape(sparse), nn.Shape(dense)
+// decoderImage is the image side of the decoder: the embedding [1, C, h, w],
+// optionally already in token layout [h*w, C], and the image positional
+// embedding in token layout.
+type decoderImage struct {
+	emb    *tensor.Dense
+	tokens []float32 // nil: transpose emb
+	keyPE  []float32
+}
+
+// forward is Forward on a decoderImage; a nil dense stands for noMask
+// [C] at every pixel.
+func (d *MaskDecoder) forward(img decoderImage, sparse, dense *tensor.Dense, noMask []float32, multimask bool, tr tracer) (*DecoderOutput, error) {
+	es, ss := nn.Shape(img.emb), nn.Shape(sparse)
 	C, M := d.Config.HiddenSize, d.Config.NumMultimaskOutputs+1
 	if len(es) != 4 || es[0] != 1 || es[1] != C {
 		return nil, fmt.Errorf("sam: image embedding must be [1, %d, h, w], got %v", C, es)
 	}
 	h, w := es[2], es[3]
+	if len(ss) != 3 || ss[2] != C {
+		return nil, fmt.Errorf("sam: sparse prompt embeddings %v do not fit the image embedding %v", ss, es)
+	}
 	P, T := ss[0], ss[1]
-	if len(ss) != 3 || ss[2] != C || len(ds) != 4 || (ds[0] != 1 && ds[0] != P) || ds[1] != C || ds[2] != h || ds[3] != w {
-		return nil, fmt.Errorf("sam: prompt embeddings %v / %v do not fit the image embedding %v", ss, ds, es)
+	if dense != nil {
+		if ds := nn.Shape(dense); len(ds) != 4 || (ds[0] != 1 && ds[0] != P) || ds[1] != C || ds[2] != h || ds[3] != w {
+			return nil, fmt.Errorf("sam: prompt embeddings %v / %v do not fit the image embedding %v", ss, ds, es)
+		}
+	} else if len(noMask) != C {
+		return nil, fmt.Errorf("sam: no_mask_embed has %d values, want %d", len(noMask), C)
 	}
 	N := h * w
-	if len(keyPE) != N*C {
-		return nil, fmt.Errorf("sam: image positional embedding has %d values, want %d", len(keyPE), N*C)
+	if len(img.keyPE) != N*C {
+		return nil, fmt.Errorf("sam: image positional embedding has %d values, want %d", len(img.keyPE), N*C)
+	}
+	if img.tokens != nil && len(img.tokens) != N*C {
+		return nil, fmt.Errorf("sam: image tokens have %d values, want %d", len(img.tokens), N*C)
 	}
 	// multimask_output keeps masks 1..M-1, otherwise mask 0 only.
 	lo, hi := 0, 1
@@ -227,6 +249,12 @@ func (d *MaskDecoder) forward(imageEmb *tensor.Dense, keyPE []float32, sparse, d
 	if tr != nil {
 		traces = make([]map[string]*tensor.Dense, P)
 	}
+	var base []float32 // image tokens, shared by the prompts
+	if img.tokens != nil {
+		base = img.tokens
+	} else {
+		base = transposeTiled(nn.Data(img.emb), nil, C, N)
+	}
 	// Every step inside runs over both cores; prompts go one after another.
 	for p := 0; p < P; p++ {
 		var keep func(string, *tensor.Dense)
@@ -234,7 +262,19 @@ func (d *MaskDecoder) forward(imageEmb *tensor.Dense, keyPE []float32, sparse, d
 			traces[p] = map[string]*tensor.Dense{}
 			keep = func(n string, t *tensor.Dense) { traces[p][n] = t }
 		}
-		d.decodeOne(p, output, imageEmb, dense, sparse, keyPE, T, h, w, lo, hi, masks[p*K*16*N:(p+1)*K*16*N], iou[p*M:(p+1)*M], keep)
+		// Image side: embedding plus dense prompt, as tokens [N, C].
+		var keys []float32
+		if dense == nil {
+			keys = addRows(base, noMask)
+		} else {
+			dp := 0
+			if dense.Shape()[0] > 1 {
+				dp = p
+			}
+			keys = transposeTiled(nn.Data(dense)[dp*C*N:(dp+1)*C*N], nil, C, N)
+			cpu.Add(keys, base)
+		}
+		d.decodeOne(p, output, keys, img.keyPE, sparse, T, h, w, lo, hi, masks[p*K*16*N:(p+1)*K*16*N], iou[p*M:(p+1)*M], keep)
 	}
 	if tr != nil {
 		// The reference stacks prompts on axis 1 for tokens and axis 0 for keys.
@@ -253,6 +293,22 @@ func (d *MaskDecoder) forward(imageEmb *tensor.Dense, keyPE []float32, sparse, d
 		scores = append(scores, iou[p*M+lo:p*M+hi]...)
 	}
 	return &DecoderOutput{Masks: nn.FromData(masks, P, K, 4*h, 4*w), IOU: nn.FromData(scores, P, K)}, nil
+}
+
+// addRows returns x [rows, len(v)] with v added to every row, over several
+// cores.
+func addRows(x, v []float32) []float32 {
+	C := len(v)
+	y := make([]float32, len(x))
+	cpu.ParallelFor(len(x)/C, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			yr, xr := y[r*C:(r+1)*C], x[r*C:(r+1)*C]
+			for i, b := range v {
+				yr[i] = xr[i] + b
+			}
+		}
+	})
+	return y
 }
 
 // stack concatenates per-prompt traces along the first axis.
@@ -296,8 +352,9 @@ func transposeTiled(src, add []float32, rows, cols int) []float32 {
 }
 
 // upscale is a 2×2, stride-2 ConvTranspose2d on channels-last tokens
-// x [h*w, Cin], returning channels-last [2h*2w, Cout].
-func upscale(c *nn.ConvTranspose2d, x []float32, h, w int) []float32 {
+// x [h*w, Cin], returning channels-last [2h*2w, Cout]; post, if not nil,
+// is applied to each output pixel's Cout values as they are written.
+func upscale(c *nn.ConvTranspose2d, x []float32, h, w int, post func(px []float32)) []float32 {
 	ws := c.Weight.Shape()
 	Cin, Cout := ws[0], ws[1]
 	if ws[2] != 2 || ws[3] != 2 || c.Stride != 2 {
@@ -314,22 +371,31 @@ func upscale(c *nn.ConvTranspose2d, x []float32, h, w int) []float32 {
 			}
 		}
 	}
-	N := h * w
-	contrib := make([]float32, N*4*Cout)
-	cpu.Sgemm(false, false, N, 4*Cout, Cin, 1, x, Cin, wp, 4*Cout, 0, contrib, 4*Cout)
 	bias := nn.Data(c.Bias)
 	OW := 2 * w
-	y := make([]float32, 4*N*Cout)
-	cpu.ParallelFor(h, func(y0, y1 int) {
-		for iy := y0; iy < y1; iy++ {
-			for ix := 0; ix < w; ix++ {
-				row := contrib[(iy*w+ix)*4*Cout:]
-				for ij := 0; ij < 4; ij++ {
-					i, j := ij>>1, ij&1
-					dst := y[((2*iy+i)*OW+2*ix+j)*Cout:][:Cout]
-					src := row[ij*Cout:][:Cout]
-					for o := range dst {
-						dst[o] = src[o] + bias[o]
+	y := make([]float32, 4*h*w*Cout)
+	// Blocks of input rows: the product of a block stays in cache while it
+	// is scattered to the output pixels.
+	const rowsPer = 4
+	cpu.ParallelFor((h+rowsPer-1)/rowsPer, func(b0, b1 int) {
+		contrib := make([]float32, rowsPer*w*4*Cout)
+		for b := b0; b < b1; b++ {
+			y0, y1 := b*rowsPer, min(b*rowsPer+rowsPer, h)
+			n := (y1 - y0) * w
+			cpu.Sgemm(false, false, n, 4*Cout, Cin, 1, x[y0*w*Cin:], Cin, wp, 4*Cout, 0, contrib, 4*Cout)
+			for iy := y0; iy < y1; iy++ {
+				for ix := 0; ix < w; ix++ {
+					row := contrib[((iy-y0)*w+ix)*4*Cout:]
+					for ij := 0; ij < 4; ij++ {
+						i, j := ij>>1, ij&1
+						dst := y[((2*iy+i)*OW+2*ix+j)*Cout:][:Cout]
+						src := row[ij*Cout:][:Cout]
+						for o := range dst {
+							dst[o] = src[o] + bias[o]
+						}
+						if post != nil {
+							post(dst)
+						}
 					}
 				}
 			}
@@ -338,23 +404,15 @@ func upscale(c *nn.ConvTranspose2d, x []float32, h, w int) []float32 {
 	return y
 }
 
-// decodeOne runs prompt p, writing masks lo..hi-1 [hi-lo, 4h*4w] and its M
-// IoU scores.
-func (d *MaskDecoder) decodeOne(p int, output []float32, imageEmb, dense, sparse *tensor.Dense, keyPE []float32, T, h, w, lo, hi int, masks, iou []float32, keep func(string, *tensor.Dense)) {
+// decodeOne runs prompt p on the image tokens keys [h*w, C] (owned),
+// writing masks lo..hi-1 [hi-lo, 4h*4w] and its M IoU scores.
+func (d *MaskDecoder) decodeOne(p int, output, keys, keyPE []float32, sparse *tensor.Dense, T, h, w, lo, hi int, masks, iou []float32, keep func(string, *tensor.Dense)) {
 	C, M := d.Config.HiddenSize, d.Config.NumMultimaskOutputs+1
 	N := h * w
 	L := 1 + M + T
 	// Tokens: IoU token, mask tokens, then the prompt's sparse embeddings.
 	queryPE := append(append([]float32(nil), output...), nn.Data(sparse)[p*T*C:(p+1)*T*C]...)
 	queries := append([]float32(nil), queryPE...)
-	// Image side: embedding plus dense prompt, as tokens [N, C].
-	dp := 0
-	if dense.Shape()[0] > 1 {
-		dp = p
-	}
-	keys := transposeTiled(nn.Data(imageEmb), nil, C, N)
-	addT := transposeTiled(nn.Data(dense)[dp*C*N:(dp+1)*C*N], nil, C, N)
-	cpu.Add(keys, addT)
 
 	tf := &d.Transformer
 	for i := range tf.Layers {
@@ -375,23 +433,29 @@ func (d *MaskDecoder) decodeOne(p int, output []float32, imageEmb, dense, sparse
 	}
 
 	// Upscale the image tokens 4×, channels-last: [h*w, C] → [4h*4w, C/8].
-	up := upscale(&d.UpscaleConv1, keys, h, w)
-	C4 := d.UpscaleConv1.Weight.Shape()[1]
-	if keep != nil {
-		keep("upscale_conv1", nn.FromData(transposeTiled(up, nil, 4*N, C4), 1, C4, 2*h, 2*w))
-	}
+	// Without tracing, LayerNorm2d and the GELUs run on each output pixel as
+	// the scatter writes it.
 	ln := &d.UpscaleLayerNorm
-	cpu.LayerNormRows(up, nn.Data(ln.Weight), nn.Data(ln.Bias), C4, ln.Eps)
-	if keep != nil {
-		keep("upscale_layer_norm", nn.FromData(transposeTiled(up, nil, 4*N, C4), 1, C4, 2*h, 2*w))
-	}
-	cpu.GELU(up)
-	up = upscale(&d.UpscaleConv2, up, 2*h, 2*w)
+	lw, lb := nn.Data(ln.Weight), nn.Data(ln.Bias)
+	C4 := d.UpscaleConv1.Weight.Shape()[1]
 	C8 := d.UpscaleConv2.Weight.Shape()[1]
-	if keep != nil {
+	var up []float32
+	if keep == nil {
+		up = upscale(&d.UpscaleConv1, keys, h, w, func(px []float32) {
+			cpu.LayerNorm(px, px, lw, lb, ln.Eps)
+			cpu.GELU(px)
+		})
+		up = upscale(&d.UpscaleConv2, up, 2*h, 2*w, cpu.GELU)
+	} else {
+		up = upscale(&d.UpscaleConv1, keys, h, w, nil)
+		keep("upscale_conv1", nn.FromData(transposeTiled(up, nil, 4*N, C4), 1, C4, 2*h, 2*w))
+		cpu.LayerNormRows(up, lw, lb, C4, ln.Eps)
+		keep("upscale_layer_norm", nn.FromData(transposeTiled(up, nil, 4*N, C4), 1, C4, 2*h, 2*w))
+		cpu.GELU(up)
+		up = upscale(&d.UpscaleConv2, up, 2*h, 2*w, nil)
 		keep("upscale_conv2", nn.FromData(transposeTiled(up, nil, 16*N, C8), 1, C8, 4*h, 4*w))
+		cpu.GELU(up)
 	}
-	cpu.GELU(up)
 
 	// Each kept mask token's hypernetwork gives the weights of a linear map
 	// over the C/8 upscaled channels.
@@ -496,8 +560,47 @@ func attendImageToTokens(m *nn.MultiHeadAttention, q []float32, N int, k, v []fl
 			}
 			copy(out[r*C:(r+1)*C], bo)
 		}
-		cpu.SoftmaxRows(S[lo*HL:hi*HL], L)
+		softmaxShortRows(S[lo*HL:hi*HL], L)
 	})
 	cpu.Sgemm(false, false, N, C, HL, 1, S, HL, U, C, 1, out, C)
 	return out
+}
+
+// softmaxShortRows is cpu.SoftmaxRows for rows too short to vectorise
+// (here L tokens, L < 8): the exponentials of the whole block go through
+// one vectorised cpu.ExpSlice.
+func softmaxShortRows(x []float32, n int) {
+	if n >= 8 {
+		cpu.SoftmaxRows(x, n)
+		return
+	}
+	for r := 0; r+n <= len(x); r += n {
+		row := x[r : r+n]
+		m := row[0]
+		for _, v := range row[1:] {
+			if v > m {
+				m = v
+			}
+		}
+		if math.IsInf(float64(m), -1) {
+			m = 0 // a fully masked row: exp gives zeros, left as they are
+		}
+		for i := range row {
+			row[i] -= m
+		}
+	}
+	cpu.ExpSlice(x, x)
+	for r := 0; r+n <= len(x); r += n {
+		row := x[r : r+n]
+		var s float32
+		for _, v := range row {
+			s += v
+		}
+		if s > 0 {
+			inv := 1 / s
+			for i := range row {
+				row[i] *= inv
+			}
+		}
+	}
 }

@@ -20,8 +20,7 @@ type Model struct {
 	MaskDecoder          MaskDecoder         `gsam:"mask_decoder"`
 	Config               Config
 
-	imagePE []float32 // image-wide positional embedding [C, g, g], computed once at load
-	keyPE   []float32 // the same in token layout [g*g, C], as the mask decoder reads it
+	keyPE []float32 // image-wide positional embedding in token layout [g*g, C], computed once at load
 }
 
 // New allocates a model with every weight shaped from the config (zeros).
@@ -89,14 +88,32 @@ func (m *Model) LoadWeights(store *weights.Store) error {
 // Prepare recomputes what is derived from the weights (the image-wide
 // positional embedding). Load calls it; call it after changing weights by hand.
 func (m *Model) Prepare() {
-	m.imagePE = m.SharedImageEmbedding.imageWide(m.Config.PromptEncoderConfig.ImageEmbeddingSize)
-	C := 2 * m.Config.VisionConfig.NumPosFeats
-	m.keyPE = transposeTiled(m.imagePE, nil, C, len(m.imagePE)/C)
+	m.keyPE = m.tokenPE()
 }
 
-// Embedding is the image encoder's output for one image.
+// tokenPE is the image-wide positional embedding as tokens [g*g, C].
+func (m *Model) tokenPE() []float32 {
+	C := 2 * m.Config.VisionConfig.NumPosFeats
+	wide := m.SharedImageEmbedding.imageWide(m.Config.PromptEncoderConfig.ImageEmbeddingSize)
+	return transposeTiled(wide, nil, C, len(wide)/C)
+}
+
+// Embedding is the image encoder's output for one image. Embed also keeps
+// it in the token layout the mask decoder reads; do not modify Embeddings
+// of an Embedding that Embed returned.
 type Embedding struct {
 	Embeddings *tensor.Dense // [1, C, g, g]
+
+	tokens []float32 // Embeddings as [g*g, C], or nil (then Decode transposes)
+}
+
+// newEmbedding wraps an image embedding [1, C, g, g] with its token layout.
+func newEmbedding(e *tensor.Dense) *Embedding {
+	s := nn.Shape(e)
+	if len(s) != 4 {
+		return &Embedding{Embeddings: e}
+	}
+	return &Embedding{Embeddings: e, tokens: transposeTiled(nn.Data(e), nil, s[1], s[2]*s[3])}
 }
 
 // Embed runs the image encoder on pixel values [1, 3, S, S] (S = image_size,
@@ -118,7 +135,7 @@ func (m *Model) Embed(ctx context.Context, pixelValues *tensor.Dense) (*Embeddin
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return &Embedding{Embeddings: e}, nil
+	return newEmbedding(e), nil
 }
 
 // Decode runs the prompt encoder and mask decoder for a batch of prompts in
@@ -127,13 +144,15 @@ func (m *Model) Decode(ctx context.Context, emb *Embedding, prompts *Prompts, mu
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	sparse, dense, err := m.PromptEncoder.Forward(prompts)
+	sparse, dense, err := m.PromptEncoder.forward(prompts, false)
 	if err != nil {
 		return nil, err
 	}
 	pe := m.keyPE
 	if pe == nil { // a model from New whose weights were set by hand
-		return m.MaskDecoder.Forward(emb.Embeddings, m.SharedImageEmbedding.imageWide(m.Config.PromptEncoderConfig.ImageEmbeddingSize), sparse, dense, multimask)
+		pe = m.tokenPE()
 	}
-	return m.MaskDecoder.forward(emb.Embeddings, pe, sparse, dense, multimask, nil)
+	// Without a mask prompt the dense embedding is no_mask_embed at every
+	// pixel: the decoder adds the vector instead of a broadcast copy.
+	return m.MaskDecoder.forward(decoderImage{emb.Embeddings, emb.tokens, pe}, sparse, dense, nn.Data(m.PromptEncoder.NoMaskEmbed.Weight), multimask, nil)
 }

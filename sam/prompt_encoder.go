@@ -149,6 +149,12 @@ func (p *Prompts) count() (int, error) {
 // Forward returns the sparse embeddings [P, T, C] (T may be 0 when only a
 // mask is given) and the dense embeddings [1 or P, C, h, w].
 func (e *PromptEncoder) Forward(p *Prompts) (sparse, dense *tensor.Dense, err error) {
+	return e.forward(p, true)
+}
+
+// forward is Forward; without broadcast it returns a nil dense embedding
+// when there is no mask prompt (the decoder then adds no_mask_embed itself).
+func (e *PromptEncoder) forward(p *Prompts, broadcast bool) (sparse, dense *tensor.Dense, err error) {
 	P, err := p.count()
 	if err != nil {
 		return nil, nil, err
@@ -209,7 +215,7 @@ func (e *PromptEncoder) Forward(p *Prompts) (sparse, dense *tensor.Dense, err er
 			return nil, nil, fmt.Errorf("sam: mask input must be [1 or %d, 1, %d, %d], got %v", P, 4*g, 4*g, ms)
 		}
 		dense = e.MaskEmbed.Forward(p.Masks)
-	} else {
+	} else if broadcast {
 		d := make([]float32, C*g*g)
 		w := nn.Data(e.NoMaskEmbed.Weight)
 		for c := 0; c < C; c++ {

@@ -140,7 +140,7 @@ func TestPromptEncoderAndDecoderParity(t *testing.T) {
 				check(t, f, pre+"sparse_embeddings", sparse)
 				check(t, f, pre+"dense_embeddings", dense)
 				acts := map[string]*tensor.Dense{}
-				out, err := m.MaskDecoder.forward(emb.Embeddings, m.keyPE, sparse, dense, c.Prompts[n].Multimask,
+				out, err := m.MaskDecoder.forward(decoderImage{emb: emb.Embeddings, keyPE: m.keyPE}, sparse, dense, nil, c.Prompts[n].Multimask,
 					func(name string, x *tensor.Dense) { acts[name] = x })
 				if err != nil {
 					t.Fatal(err)
