@@ -85,11 +85,20 @@ func (a *SwinSelfAttention) RelativePositionBias(window int) []float32 {
 }
 
 // swinScratch holds the buffers one Forward reuses across blocks, so the
-// large activations are allocated once per call rather than per block.
+// activations are allocated once per call rather than per block.
 type swinScratch struct {
 	pos                               []int32
 	windows, qkv, ctx, normed, hidden []float32
 }
+
+// swinChunkRows is how many tokens a block processes at a time: the
+// attention a group of whole windows at a time, the MLP a group of rows.
+// Only a chunk's q/k/v and 4× MLP activation exist at once (about 30 MB of
+// scratch instead of 260 MB at 800×1333, where the first stage has 68k
+// tokens), and a chunk's GEMMs are still large enough for full speed. A
+// variable only so that the tests can cut the fixtures' small maps into
+// several chunks.
+var swinChunkRows = 8192
 
 // grow returns buf resized to n, reallocating only when it is too small.
 func grow[T any](buf *[]T, n int) []T {
@@ -131,92 +140,120 @@ func (l *SwinLayer) forward(x []float32, B, h, w int, sc *swinScratch) {
 		}
 	})
 
-	// LayerNorm before, gathered straight into windows; padding stays zero
-	// (the reference pads after the norm).
-	windows := grow(&sc.windows, rows*C)
+	// Attention, a group of windows at a time. Every token lies in exactly
+	// one window, so a group reads (through the norm) and then updates only
+	// its own tokens of x and the groups can run one after another in place.
+	a := &l.Attention.Self
+	rpb := a.RelativePositionBias(win)
+	bias3 := a.qkvBias(C)
+	per := max(1, swinChunkRows/N)
+	chunk := min(nW, per) * N
+	windows := grow(&sc.windows, chunk*C)
 	lw, lb := nn.Data(l.LayernormBefore.Weight), nn.Data(l.LayernormBefore.Bias)
-	cpu.ParallelFor(rows, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			dst := windows[r*C : (r+1)*C]
-			if p := pos[r]; p >= 0 {
-				cpu.LayerNorm(dst, x[int(p)*C:int(p+1)*C], lw, lb, l.LayernormBefore.Eps)
-			} else {
-				clear(dst)
-			}
-		}
-	})
-
-	ctx := l.Attention.Self.attend(sc, windows, nW, win, C, shift, hp, wp, nwy, nwx)
-	out := windows // reuse: the projected attention output
 	proj := &l.Attention.Output.Dense
-	cpu.Sgemm(false, true, rows, C, C, 1, ctx, C, nn.Data(proj.Weight), C, 0, out, C)
-
-	// Reverse the windows and the roll, crop the padding, add the
-	// projection's bias and the residual.
 	pb := nn.Data(proj.Bias)
-	cpu.ParallelFor(rows, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			if p := pos[r]; p >= 0 {
-				dst := x[int(p)*C : int(p+1)*C]
-				src := out[r*C : (r+1)*C]
-				for i := range dst {
-					dst[i] += src[i] + pb[i]
+	for w0 := 0; w0 < nW; w0 += per {
+		nw := min(per, nW-w0)
+		r0, nr := w0*N, nw*N
+		cpos := pos[r0 : r0+nr]
+		wb := windows[:nr*C]
+		// LayerNorm before, gathered straight into windows; padding stays
+		// zero (the reference pads after the norm).
+		cpu.ParallelFor(nr, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				dst := wb[r*C : (r+1)*C]
+				if p := cpos[r]; p >= 0 {
+					cpu.LayerNorm(dst, x[int(p)*C:int(p+1)*C], lw, lb, l.LayernormBefore.Eps)
+				} else {
+					clear(dst)
 				}
 			}
-		}
-	})
+		})
 
-	// MLP with residual; biases are added in the passes that follow each
-	// GEMM (GELU, residual) rather than copied in before it.
+		ctx := a.attend(sc, wb, rpb, bias3, w0, nw, win, C, shift, hp, wp, nwy, nwx)
+		out := wb // reuse: the projected attention output
+		cpu.Sgemm(false, true, nr, C, C, 1, ctx, C, nn.Data(proj.Weight), C, 0, out, C)
+
+		// Reverse the windows and the roll, crop the padding, add the
+		// projection's bias and the residual.
+		cpu.ParallelFor(nr, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				if p := cpos[r]; p >= 0 {
+					dst := x[int(p)*C : int(p+1)*C]
+					src := out[r*C : (r+1)*C]
+					for i := range dst {
+						dst[i] += src[i] + pb[i]
+					}
+				}
+			}
+		})
+	}
+
+	// MLP with residual, a block of rows at a time; biases are added in the
+	// passes that follow each GEMM (GELU, residual) rather than copied in
+	// before it.
 	n := B * h * w
-	normed := grow(&sc.normed, n*C)
-	layerNormRows(normed, x, nn.Data(l.LayernormAfter.Weight), nn.Data(l.LayernormAfter.Bias), l.LayernormAfter.Eps)
 	fc1, fc2 := &l.Intermediate.Dense, &l.Output.Dense
 	hid := fc1.Out()
-	hidden := grow(&sc.hidden, n*hid)
-	cpu.Sgemm(false, true, n, hid, C, 1, normed, C, nn.Data(fc1.Weight), C, 0, hidden, hid)
-	b1 := nn.Data(fc1.Bias)
-	cpu.ParallelFor(n, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			row := hidden[r*hid : (r+1)*hid]
-			for i := range row {
-				row[i] += b1[i]
+	bn := min(n, swinChunkRows)
+	normed := grow(&sc.normed, bn*C)
+	hidden := grow(&sc.hidden, bn*hid)
+	b1, b2 := nn.Data(fc1.Bias), nn.Data(fc2.Bias)
+	for r0 := 0; r0 < n; r0 += bn {
+		m := min(bn, n-r0)
+		xb := x[r0*C : (r0+m)*C]
+		nb, hb := normed[:m*C], hidden[:m*hid]
+		layerNormRows(nb, xb, nn.Data(l.LayernormAfter.Weight), nn.Data(l.LayernormAfter.Bias), l.LayernormAfter.Eps)
+		cpu.Sgemm(false, true, m, hid, C, 1, nb, C, nn.Data(fc1.Weight), C, 0, hb, hid)
+		cpu.ParallelFor(m, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				row := hb[r*hid : (r+1)*hid]
+				for i := range row {
+					row[i] += b1[i]
+				}
+				cpu.GELU(row)
 			}
-			cpu.GELU(row)
-		}
-	})
-	cpu.Sgemm(false, true, n, C, hid, 1, hidden, hid, nn.Data(fc2.Weight), hid, 0, normed, C)
-	b2 := nn.Data(fc2.Bias)
-	cpu.ParallelFor(n, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			dst, src := x[r*C:(r+1)*C], normed[r*C:(r+1)*C]
-			for i := range dst {
-				dst[i] += src[i] + b2[i]
+		})
+		cpu.Sgemm(false, true, m, C, hid, 1, hb, hid, nn.Data(fc2.Weight), hid, 0, nb, C)
+		cpu.ParallelFor(m, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				dst, src := xb[r*C:(r+1)*C], nb[r*C:(r+1)*C]
+				for i := range dst {
+					dst[i] += src[i] + b2[i]
+				}
 			}
-		}
-	})
+		})
+	}
 }
 
-// attend runs multi-head attention inside each of the nW windows of
-// windows [nW*N, C] and returns the merged heads [nW*N, C]. With a shift,
-// tokens from different regions of the rolled image get -100 (the
-// reference's mask value) so they do not attend to each other.
-func (a *SwinSelfAttention) attend(sc *swinScratch, windows []float32, nW, win, C, shift, hp, wp, nwy, nwx int) []float32 {
-	N := win * win
-	rows := nW * N
-	H := a.Heads
-	d := C / H
-	// q, k, v side by side in one [rows, 3C] buffer.
-	qkv := grow(&sc.qkv, rows*3*C)
-	var bias3 []float32 // q, k, v biases side by side, nil without qkv_bias
+// qkvBias returns the q, k and v biases side by side, nil without qkv_bias.
+func (a *SwinSelfAttention) qkvBias(C int) []float32 {
+	var bias3 []float32
 	for i, lin := range []*nn.Linear{&a.Query, &a.Key, &a.Value} {
-		cpu.Sgemm(false, true, rows, C, C, 1, windows, C, nn.Data(lin.Weight), C, 0, qkv[i*C:], 3*C)
 		if lin.Bias != nil {
 			if bias3 == nil {
 				bias3 = make([]float32, 3*C)
 			}
 			copy(bias3[i*C:], nn.Data(lin.Bias))
 		}
+	}
+	return bias3
+}
+
+// attend runs multi-head attention inside the nw windows w0, w0+1, … whose
+// normed tokens are windows [nw*N, C], and returns the merged heads
+// [nw*N, C]. rpb is RelativePositionBias and bias3 qkvBias. With a shift,
+// tokens from different regions of the rolled image get -100 (the
+// reference's mask value) so they do not attend to each other.
+func (a *SwinSelfAttention) attend(sc *swinScratch, windows, rpb, bias3 []float32, w0, nw, win, C, shift, hp, wp, nwy, nwx int) []float32 {
+	N := win * win
+	rows := nw * N
+	H := a.Heads
+	d := C / H
+	// q, k, v side by side in one [rows, 3C] buffer.
+	qkv := grow(&sc.qkv, rows*3*C)
+	for i, lin := range []*nn.Linear{&a.Query, &a.Key, &a.Value} {
+		cpu.Sgemm(false, true, rows, C, C, 1, windows, C, nn.Data(lin.Weight), C, 0, qkv[i*C:], 3*C)
 	}
 	if bias3 != nil {
 		cpu.ParallelFor(rows, func(lo, hi int) {
@@ -228,7 +265,6 @@ func (a *SwinSelfAttention) attend(sc *swinScratch, windows []float32, nW, win, 
 			}
 		})
 	}
-	rpb := a.RelativePositionBias(win)
 	ctx := grow(&sc.ctx, rows*C)
 	scale := float32(1 / math.Sqrt(float64(d)))
 
@@ -244,7 +280,7 @@ func (a *SwinSelfAttention) attend(sc *swinScratch, windows []float32, nW, win, 
 			return 2
 		}
 	}
-	cpu.ParallelFor(nW, func(lo, hi int) {
+	cpu.ParallelFor(nw, func(lo, hi int) {
 		scores := make([]float32, N*N)
 		var ids []int
 		if shift > 0 {
@@ -252,7 +288,7 @@ func (a *SwinSelfAttention) attend(sc *swinScratch, windows []float32, nW, win, 
 		}
 		for wi := lo; wi < hi; wi++ {
 			if shift > 0 {
-				wy, wx := wi/nwx%nwy, wi%nwx
+				wy, wx := (w0+wi)/nwx%nwy, (w0+wi)%nwx
 				for t := 0; t < N; t++ {
 					ids[t] = region(wy*win+t/win, hp)*3 + region(wx*win+t%win, wp)
 				}

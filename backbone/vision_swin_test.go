@@ -11,7 +11,21 @@ import (
 
 // TestSwinStages feeds the stored pixel values through the blocks one by
 // one and compares every stored intermediate.
+//
+// It runs twice: with the default chunk size (the fixtures' maps fit in one
+// chunk) and with chunks of 61 tokens, which cut the attention into single
+// windows and the MLP into blocks that end mid-row-group and mid-image.
 func TestSwinStages(t *testing.T) {
+	for _, chunk := range []int{swinChunkRows, 61} {
+		t.Run(fmt.Sprintf("chunk%d", chunk), func(t *testing.T) {
+			defer func(old int) { swinChunkRows = old }(swinChunkRows)
+			swinChunkRows = chunk
+			testSwinStages(t)
+		})
+	}
+}
+
+func testSwinStages(t *testing.T) {
 	for _, dir := range []string{"gdino_swin_single", "gdino_swin_batch"} {
 		t.Run(dir, func(t *testing.T) {
 			v := loadVision(t, dir)
