@@ -76,3 +76,24 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkPostProcessMasks upsamples one 256×256 mask to a 1200×1800
+// photo (Predict's per-mask post-processing).
+func BenchmarkPostProcessMasks(b *testing.B) {
+	low := nn.New(1, 1, 256, 256)
+	d := nn.Data(low)
+	for i := range d {
+		d[i] = float32(i%101)/50 - 1
+	}
+	original := Size{Height: 1200, Width: 1800}
+	reshaped := ResizedSize(original, 1024)
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		if _, err := PostProcessMasks(low, 1024, reshaped, original); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/op")
+	b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
+}

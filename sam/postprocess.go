@@ -30,30 +30,63 @@ func linearTaps(i, n, m int) (i0, i1 int, l0, l1 float32) {
 // interpolateBilinear resizes C planes of h×w to oh×ow like
 // F.interpolate(mode="bilinear", align_corners=False, antialias=False).
 func interpolateBilinear(src []float32, C, h, w, oh, ow int) []float32 {
+	return interpolateBilinearRegion(src, C, h, w, oh, ow, oh, ow)
+}
+
+// interpolateBilinearRegion is the top-left rows×cols corner of
+// interpolateBilinear(src, C, h, w, oh, ow), [C, rows, cols]. Each source
+// row is interpolated horizontally once and shared by the output rows that
+// read it; the arithmetic is PyTorch's, l0·(horizontal row i0) +
+// l1·(horizontal row i1).
+func interpolateBilinearRegion(src []float32, C, h, w, oh, ow, rows, cols int) []float32 {
 	type tap struct {
 		i0, i1 int
 		l0, l1 float32
 	}
-	ys := make([]tap, oh)
+	ys := make([]tap, rows)
 	for i := range ys {
 		a, b, l0, l1 := linearTaps(i, h, oh)
 		ys[i] = tap{a, b, l0, l1}
 	}
-	xs := make([]tap, ow)
+	xs := make([]tap, cols)
 	for i := range xs {
 		a, b, l0, l1 := linearTaps(i, w, ow)
 		xs[i] = tap{a, b, l0, l1}
 	}
-	out := make([]float32, C*oh*ow)
-	cpu.ParallelFor(C*oh, func(r0, r1 int) {
-		for r := r0; r < r1; r++ {
-			c, y := r/oh, r%oh
-			ty := ys[y]
-			p0 := src[(c*h+ty.i0)*w : (c*h+ty.i0+1)*w]
-			p1 := src[(c*h+ty.i1)*w : (c*h+ty.i1+1)*w]
-			dst := out[r*ow : (r+1)*ow]
-			for x, tx := range xs {
-				dst[x] = ty.l0*(tx.l0*p0[tx.i0]+tx.l1*p0[tx.i1]) + ty.l1*(tx.l0*p1[tx.i0]+tx.l1*p1[tx.i1])
+	out := make([]float32, C*rows*cols)
+	horiz := func(dst, row []float32) {
+		for x, tx := range xs {
+			dst[x] = tx.l0*row[tx.i0] + tx.l1*row[tx.i1]
+		}
+	}
+	// Chunks of output rows, each with a two-row cache of horizontally
+	// interpolated source rows (linearTaps gives i1 = i0 or i0+1).
+	const rowsPer = 32
+	nb := (rows + rowsPer - 1) / rowsPer
+	cpu.ParallelFor(C*nb, func(lo, hi int) {
+		buf := make([]float32, 2*cols)
+		for u := lo; u < hi; u++ {
+			c, y0 := u/nb, (u%nb)*rowsPer
+			plane := src[c*h*w : (c+1)*h*w]
+			// Rows i0 and i1 = i0 or i0+1 differ in parity: slot i&1.
+			cache := [2]int{-1, -1}
+			get := func(i int) []float32 {
+				k := i & 1
+				if cache[k] != i {
+					cache[k] = i
+					horiz(buf[k*cols:(k+1)*cols], plane[i*w:(i+1)*w])
+				}
+				return buf[k*cols : (k+1)*cols]
+			}
+			for y := y0; y < min(y0+rowsPer, rows); y++ {
+				ty := ys[y]
+				a, b := get(ty.i0), get(ty.i1)
+				dst := out[(c*rows+y)*cols : (c*rows+y+1)*cols]
+				a, b = a[:len(dst)], b[:len(dst)]
+				l0, l1 := ty.l0, ty.l1
+				for x := range dst {
+					dst[x] = l0*a[x] + l1*b[x]
+				}
 			}
 		}
 	})
@@ -81,13 +114,8 @@ func PostProcessMasks(lowRes *tensor.Dense, pad int, reshaped, original Size) (*
 	}
 	h, w := s[len(s)-2], s[len(s)-1]
 	C := nn.Numel(s[:len(s)-2]...)
-	up := interpolateBilinear(nn.Data(lowRes), C, h, w, pad, pad)
-	crop := make([]float32, C*reshaped.Height*reshaped.Width)
-	for c := 0; c < C; c++ {
-		for y := 0; y < reshaped.Height; y++ {
-			copy(crop[(c*reshaped.Height+y)*reshaped.Width:], up[(c*pad+y)*pad:(c*pad+y)*pad+reshaped.Width])
-		}
-	}
+	// Only the crop of the pad×pad upsampling is computed.
+	crop := interpolateBilinearRegion(nn.Data(lowRes), C, h, w, pad, pad, reshaped.Height, reshaped.Width)
 	out := interpolateBilinear(crop, C, reshaped.Height, reshaped.Width, original.Height, original.Width)
 	os := append(s[:len(s)-2:len(s)-2], original.Height, original.Width)
 	return nn.FromData(out, os...), nil

@@ -8,6 +8,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/gsam-go/gsam/cpu"
 	"github.com/gsam-go/gsam/nn"
 	"github.com/gsam-go/gsam/processor"
 	"gorgonia.org/tensor"
@@ -161,9 +162,12 @@ func (p *Predictor) Predict(ctx context.Context, pr Prompt) (*Result, error) {
 		for k := 0; k < K; k++ {
 			plane := ld[(i*K+k)*H*W : (i*K+k+1)*H*W]
 			pix := make([]bool, H*W)
-			for j, v := range plane {
-				pix[j] = v > 0
-			}
+			cpu.ParallelFor((H*W+(1<<16)-1)>>16, func(lo, hi int) {
+				lo, hi = lo<<16, min(hi<<16, H*W)
+				for j, v := range plane[lo:hi] {
+					pix[lo+j] = v > 0
+				}
+			})
 			ms = append(ms, Mask{Width: W, Height: H, Pix: pix})
 		}
 		res.Masks = append(res.Masks, ms)
