@@ -361,16 +361,7 @@ func addRelPos(scores, q, relH, relW []float32, r0, rows, wh, ww, D int, rh, rw 
 		n := (rows-first-1)/ww + 1
 		cpu.Sgemm(false, true, n, ww, D, 1, q[first*D:], ww*D, relW[x*ww*D:], D, 0, rw[first*ww:], ww*ww)
 	}
-	for r := 0; r < rows; r++ {
-		row := scores[r*L : (r+1)*L]
-		hr, wr := rh[r*wh:(r+1)*wh], rw[r*ww:(r+1)*ww]
-		for ky, hv := range hr {
-			seg := row[ky*ww : (ky+1)*ww]
-			for kx := range seg {
-				seg[kx] += hv + wr[kx]
-			}
-		}
-	}
+	cpu.AddRelPosRows(scores[:rows*L], rh, rw, rows, wh, ww)
 }
 
 // getRelPos returns the [qSize, kSize, D] table of relative position
