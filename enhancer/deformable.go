@@ -48,6 +48,15 @@ func NewMultiscaleDeformableAttention(dModel, heads, levels, points int) Multisc
 // It returns the output [B, Q, d] and the softmaxed attention weights
 // [B, Q, H, L, P].
 func (m *MultiscaleDeformableAttention) Forward(hidden, posEmbed, encoderHidden *tensor.Dense, encoderMask []bool, referencePoints *tensor.Dense, spatialShapes [][2]int, levelStart []int) (out, attnWeights *tensor.Dense) {
+	return m.forward(hidden, posEmbed, encoderHidden, encoderMask, referencePoints, spatialShapes, levelStart, nil)
+}
+
+// forward is Forward. With residual (B·Q·d values) not nil it adds the
+// output to residual instead of returning it (out is nil): the encoder's
+// residual stream is updated in place rather than through a new
+// image-sized tensor. residual may be hidden's or encoderHidden's data:
+// both are read before it is written.
+func (m *MultiscaleDeformableAttention) forward(hidden, posEmbed, encoderHidden *tensor.Dense, encoderMask []bool, referencePoints *tensor.Dense, spatialShapes [][2]int, levelStart []int, residual []float32) (out, attnWeights *tensor.Dense) {
 	hs, es, rs := hidden.Shape(), encoderHidden.Shape(), referencePoints.Shape()
 	B, Q, d := hs[0], hs[1], hs[2]
 	S := es[1]
@@ -73,7 +82,6 @@ func (m *MultiscaleDeformableAttention) Forward(hidden, posEmbed, encoderHidden 
 	query := nn.Data(hidden)
 	if posEmbed != nil {
 		query = getScratch(B * Q * d)
-		defer putScratch(query)
 		pd, hd := nn.Data(posEmbed), nn.Data(hidden)
 		for i := range query {
 			query[i] = hd[i] + pd[i]
@@ -81,7 +89,6 @@ func (m *MultiscaleDeformableAttention) Forward(hidden, posEmbed, encoderHidden 
 	}
 
 	vd := getScratch(B * S * d)
-	defer putScratch(vd)
 	m.ValueProj.ForwardSlice(vd, nn.Data(encoderHidden), B*S)
 	for i, keep := range encoderMask {
 		if !keep {
@@ -91,7 +98,6 @@ func (m *MultiscaleDeformableAttention) Forward(hidden, posEmbed, encoderHidden 
 
 	// Offsets become sampling locations in place: [B, Q, H, L, P, 2].
 	locs := getScratch(B * Q * H * L * P * 2)
-	defer putScratch(locs)
 	m.SamplingOffsets.ForwardSlice(locs, query, B*Q)
 	ref := nn.Data(referencePoints)
 	parallelRows(B*Q, 512, func(lo, hi int) {
@@ -117,10 +123,29 @@ func (m *MultiscaleDeformableAttention) Forward(hidden, posEmbed, encoderHidden 
 	weights := make([]float32, B*Q*H*L*P)
 	m.AttentionWeights.ForwardSlice(weights, query, B*Q)
 	softmaxRows(weights, L*P)
+	// Each buffer goes back to the pool as soon as it is spent, so the next
+	// one can reuse it: fewer image-sized buffers are live at once.
+	if posEmbed != nil {
+		putScratch(query)
+	}
 
 	sampled := getScratch(B * Q * d)
-	defer putScratch(sampled)
 	cpu.MSDeformAttn(sampled, vd, spatialShapes, levelStart, locs, weights, B, S, H, d/H, Q, L, P)
-	out = m.OutputProj.Forward(nn.FromData(sampled, B, Q, d))
+	putScratch(vd)
+	putScratch(locs)
+	if residual == nil {
+		out = m.OutputProj.Forward(nn.FromData(sampled, B, Q, d))
+	} else {
+		y := getScratch(B * Q * d)
+		m.OutputProj.ForwardSlice(y, sampled, B*Q)
+		parallelRows(len(y), 1<<16, func(lo, hi int) {
+			r := residual[lo:hi]
+			for i, v := range y[lo:hi] {
+				r[i] += v
+			}
+		})
+		putScratch(y)
+	}
+	putScratch(sampled)
 	return out, nn.FromData(weights, B, Q, H, L, P)
 }

@@ -34,13 +34,24 @@ func NewDeformableLayer(cfg Config) DeformableLayer {
 // MultiscaleDeformableAttention.Forward. It returns the new features and
 // the deformable attention weights [B, S, H, L, P].
 func (l *DeformableLayer) Forward(vision, posEmbed *tensor.Dense, mask []bool, referencePoints *tensor.Dense, spatialShapes [][2]int, levelStart []int) (out, attnWeights *tensor.Dense) {
+	return l.forward(vision, posEmbed, mask, referencePoints, spatialShapes, levelStart, false)
+}
+
+// forward is Forward; inPlace updates vision itself and returns it as out.
+func (l *DeformableLayer) forward(vision, posEmbed *tensor.Dense, mask []bool, referencePoints *tensor.Dense, spatialShapes [][2]int, levelStart []int, inPlace bool) (out, attnWeights *tensor.Dense) {
 	s := vision.Shape()
 	rows, d := s[0]*s[1], s[2]
-	out, attnWeights = l.SelfAttn.Forward(vision, posEmbed, vision, mask, referencePoints, spatialShapes, levelStart)
-	h := nn.Data(out) // the residual stream continues in place
-	for i, v := range nn.Data(vision) {
-		h[i] += v
+	if inPlace {
+		out = vision
+		_, attnWeights = l.SelfAttn.forward(vision, posEmbed, vision, mask, referencePoints, spatialShapes, levelStart, nn.Data(vision))
+	} else {
+		out, attnWeights = l.SelfAttn.Forward(vision, posEmbed, vision, mask, referencePoints, spatialShapes, levelStart)
+		h := nn.Data(out)
+		for i, v := range nn.Data(vision) {
+			h[i] += v
+		}
 	}
+	h := nn.Data(out) // the residual stream continues in place
 	layerNorm(&l.SelfAttnLayerNorm, h)
 
 	feedForward(&l.FC1, &l.FC2, l.Act, h, rows, d)

@@ -60,7 +60,9 @@ func (l *EncoderLayer) Forward(vision, text *tensor.Dense, in *Inputs, reference
 func (l *EncoderLayer) forward(vision, text *tensor.Dense, in *Inputs, referencePoints, textPos *tensor.Dense, owned bool) (visionOut, textOut *tensor.Dense) {
 	vision, _, text, _ = l.Fusion.forward(vision, text, in.VisionMask, in.TextMask, owned, false)
 	text, _ = l.TextEnhancer.Forward(text, textPos, in.TextSelfAttention)
-	vision, _ = l.Deformable.Forward(vision, in.VisionPos, in.VisionMask, referencePoints, in.SpatialShapes, in.LevelStart)
+	// The fused image tokens are always the layer's own (a clone or, when
+	// owned, the input itself), so the deformable layer updates them in place.
+	vision, _ = l.Deformable.forward(vision, in.VisionPos, in.VisionMask, referencePoints, in.SpatialShapes, in.LevelStart, true)
 	return vision, text
 }
 
