@@ -142,24 +142,24 @@ func (e *VisionEncoder) forward(ctx context.Context, pixels *tensor.Dense, tr tr
 	out := make([]float32, 0, B*c.OutputChannels*h*w)
 	for b := 0; b < B; b++ {
 		// Tokens are kept channels-last, [h*w, C], as the reference's [B, h, w, C].
-		x := transpose(nn.Data(patches)[b*C*h*w:(b+1)*C*h*w], C, h*w)
+		x := transposeTiled(nn.Data(patches)[b*C*h*w:(b+1)*C*h*w], nil, C, h*w)
 		tr.emit("vision_encoder.patch_embed", func() *tensor.Dense { return nn.FromData(x, 1, h, w, C) })
 		if e.PosEmbed != nil {
 			pos := nn.Data(e.PosEmbed)
 			if ps := e.PosEmbed.Shape(); ps[1] != h || ps[2] != w {
 				pos = resizeChannelsLast(pos, ps[1], ps[2], C, h, w)
 			}
-			for i := range x {
-				x[i] += pos[i]
-			}
+			cpu.Add(x, pos)
 		}
+		// Scratch buffers for this image, reused by every layer.
+		var wk visionWork
 		for i := range e.Layers {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			e.Layers[i].forward(x, h, w)
+			e.Layers[i].forward(x, h, w, &wk)
 			tr.emit(fmt.Sprintf("vision_encoder.layers.%d", i), func() *tensor.Dense {
-				return nn.FromData(nn.Clone(nn.FromData(x, len(x))).Data().([]float32), 1, h, w, C)
+				return nn.FromData(nn.Clone(nn.FromData(x, len(x))).Float32s(), 1, h, w, C)
 			})
 		}
 		out = append(out, e.Neck.forward(x, h, w, tr)...)
@@ -167,23 +167,78 @@ func (e *VisionEncoder) forward(ctx context.Context, pixels *tensor.Dense, tr tr
 	return nn.FromData(out, B, c.OutputChannels, h, w), nil
 }
 
-// forward updates the tokens x [h*w, C] in place.
-func (l *VisionLayer) forward(x []float32, h, w int) {
+// visionWork holds one Forward's scratch buffers, grown as needed and
+// reused by every layer; each Forward has its own, so concurrent calls
+// share nothing.
+type visionWork struct {
+	y, qkv, win, o, hid []float32
+}
+
+// get returns *p resized to n values (contents undefined).
+func (wk *visionWork) get(p *[]float32, n int) []float32 {
+	if cap(*p) < n {
+		*p = make([]float32, n)
+	}
+	return (*p)[:n]
+}
+
+// forward updates the tokens x [h*w, C] in place. The residual adds are
+// folded into the products (beta = 1 into x) and the output biases into
+// the LayerNorm passes.
+func (l *VisionLayer) forward(x []float32, h, w int, wk *visionWork) {
 	C := l.LayerNorm1.Weight.Shape()[0]
 	N := h * w
-	y := append([]float32(nil), x...)
-	layerNormRows(&l.LayerNorm1, y)
-	a := l.Attn.forward(y, h, w, l.WindowSize)
-	for i := range x {
-		x[i] += a[i]
+	y := wk.get(&wk.y, N*C)
+	normRows(y, x, &l.LayerNorm1, &l.Attn.Proj)
+	l.Attn.forward(x, y, h, w, l.WindowSize, wk)
+	normRows(y, x, &l.LayerNorm2, &l.MLP.Lin2)
+	l.MLP.forwardResidual(x, y, N, wk)
+}
+
+// normRows writes LayerNorm(x) into y row by row over both cores, and adds
+// the bias of next (the layer whose output x will accumulate) to x.
+func normRows(y, x []float32, ln *nn.LayerNorm, next *nn.Linear) {
+	lw, lb := nn.Data(ln.Weight), nn.Data(ln.Bias)
+	C := len(lw)
+	var bias []float32
+	if next.Bias != nil {
+		bias = nn.Data(next.Bias)
 	}
-	copy(y, x)
-	layerNormRows(&l.LayerNorm2, y)
-	m := l.MLP.forward(y, N)
-	for i := range x {
-		x[i] += m[i]
+	cpu.ParallelFor(len(x)/C, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr := x[r*C : (r+1)*C]
+			cpu.LayerNorm(y[r*C:(r+1)*C], xr, lw, lb, ln.Eps)
+			if bias != nil {
+				for i, b := range bias {
+					xr[i] += b
+				}
+			}
+		}
+	})
+}
+
+// forwardResidual adds lin2(act(lin1(y))) to x, less lin2's bias (normRows
+// added it): the hidden layer gets its bias and activation in one pass
+// over both cores, and lin2 accumulates straight into x.
+func (m *MLPBlock) forwardResidual(x, y []float32, rows int, wk *visionWork) {
+	in, hidden, out := m.Lin1.In(), m.Lin1.Out(), m.Lin2.Out()
+	hid := wk.get(&wk.hid, rows*hidden)
+	cpu.Sgemm(false, true, rows, hidden, in, 1, y, in, nn.Data(m.Lin1.Weight), in, 0, hid, hidden)
+	var b1 []float32
+	if m.Lin1.Bias != nil {
+		b1 = nn.Data(m.Lin1.Bias)
 	}
-	_ = C
+	cpu.ParallelFor(rows, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			row := hid[r*hidden : (r+1)*hidden]
+			for i, b := range b1 {
+				row[i] += b
+			}
+			// One row at a time keeps the activation on this goroutine.
+			activate(m.Act, row)
+		}
+	})
+	cpu.Sgemm(false, true, rows, out, hidden, 1, hid, hidden, nn.Data(m.Lin2.Weight), hidden, 1, x, out)
 }
 
 // forward applies the MLP to rows×in values.
@@ -219,14 +274,23 @@ func (n *VisionNeck) forward(x []float32, h, w int, tr tracer) []float32 {
 
 // forward attends within windows of ws×ws tokens (zero-padded to whole
 // windows, as the reference pads after layer_norm1) or, when ws is 0, over the
-// whole h×w grid. x is [h*w, C]; the result is proj(attention) [h*w, C].
-func (a *VisionAttention) forward(x []float32, h, w, ws int) []float32 {
+// whole h×w grid, on the normalised tokens y [h*w, C], and adds
+// proj(attention) without proj's bias to x [h*w, C]. y is overwritten.
+// Heads are read from the fused qkv rows in place (leading dimension 3C)
+// and written into [tokens, C] rows, so there are no per-head copies.
+func (a *VisionAttention) forward(x, y []float32, h, w, ws int, wk *visionWork) {
 	C := a.QKV.In()
 	H := a.Heads
 	D := C / H
 	N := h * w
-	qkv := make([]float32, N*3*C)
-	a.QKV.ForwardSlice(qkv, x, N)
+	qkv := wk.get(&wk.qkv, N*3*C)
+	cpu.Sgemm(false, true, N, 3*C, C, 1, y, C, nn.Data(a.QKV.Weight), C, 0, qkv, 3*C)
+	var bias []float32
+	if a.QKV.Bias != nil {
+		bias = nn.Data(a.QKV.Bias)
+	} else {
+		bias = make([]float32, 3*C)
+	}
 
 	// Window geometry: gh×gw windows of wh×ww tokens each.
 	wh, ww := ws, ws
@@ -235,41 +299,47 @@ func (a *VisionAttention) forward(x []float32, h, w, ws int) []float32 {
 	}
 	gh, gw := (h+wh-1)/wh, (w+ww-1)/ww
 	nWin, L := gh*gw, wh*ww
-
-	// Gather q, k, v per window and head: [win][head][L][D]. A padded token
-	// is zero before qkv, so it carries qkv's bias.
-	var bias []float32
-	if a.QKV.Bias != nil {
-		bias = nn.Data(a.QKV.Bias)
-	} else {
-		bias = make([]float32, 3*C)
-	}
-	q := make([]float32, nWin*H*L*D)
-	k := make([]float32, len(q))
-	v := make([]float32, len(q))
 	token := func(win, p int) int { // token index of window position p, -1 if padding
-		y := (win/gw)*wh + p/ww
+		yy := (win/gw)*wh + p/ww
 		xx := (win%gw)*ww + p%ww
-		if y >= h || xx >= w {
+		if yy >= h || xx >= w {
 			return -1
 		}
-		return y*w + xx
+		return yy*w + xx
 	}
-	cpu.ParallelFor(nWin*L, func(lo, hi int) {
-		for wp := lo; wp < hi; wp++ {
-			win, p := wp/L, wp%L
-			src := bias
-			if t := token(win, p); t >= 0 {
-				src = qkv[t*3*C : (t+1)*3*C]
+	// src holds [nWin*L, 3C] rows of q|k|v with their bias; o gets
+	// [nWin*L, C] rows of attention output.
+	var src, o []float32
+	global := nWin == 1 && L == N
+	if global {
+		cpu.ParallelFor(N, func(lo, hi int) {
+			for t := lo; t < hi; t++ {
+				row := qkv[t*3*C : (t+1)*3*C]
+				for i, b := range bias {
+					row[i] += b
+				}
 			}
-			for hd := 0; hd < H; hd++ {
-				dst := ((win*H+hd)*L + p) * D
-				copy(q[dst:dst+D], src[hd*D:])
-				copy(k[dst:dst+D], src[C+hd*D:])
-				copy(v[dst:dst+D], src[2*C+hd*D:])
+		})
+		src, o = qkv, y
+	} else {
+		// A padded token is zero before qkv, so it carries qkv's bias.
+		src = wk.get(&wk.win, nWin*L*3*C)
+		o = wk.get(&wk.o, nWin*L*C)
+		cpu.ParallelFor(nWin*L, func(lo, hi int) {
+			for wp := lo; wp < hi; wp++ {
+				dst := src[wp*3*C : (wp+1)*3*C]
+				t := token(wp/L, wp%L)
+				if t < 0 {
+					copy(dst, bias)
+					continue
+				}
+				row := qkv[t*3*C : (t+1)*3*C]
+				for i, b := range bias {
+					dst[i] = row[i] + b
+				}
 			}
-		}
-	})
+		})
+	}
 
 	var relH, relW []float32 // [wh, wh, D], [ww, ww, D]
 	if a.RelPosH != nil {
@@ -284,27 +354,29 @@ func (a *VisionAttention) forward(x []float32, h, w, ws int) []float32 {
 		block = max(256/ww, 1) * ww // whole rows of the grid
 	}
 	nBlk := (L + block - 1) / block
-	o := make([]float32, len(q))
 	scale := float32(1 / math.Sqrt(float64(D)))
+	ld := 3 * C
 	attend := func(task int, sc, rh, rw, inv []float32) {
 		bh, blk := task/nBlk, task%nBlk
+		win, hd := bh/H, bh%H
 		r0 := blk * block
 		rows := min(block, L-r0)
-		qb := q[(bh*L+r0)*D : (bh*L+r0+rows)*D]
-		kb := k[bh*L*D : (bh+1)*L*D]
-		vb := v[bh*L*D : (bh+1)*L*D]
+		base := win * L
+		qb := src[(base+r0)*ld+hd*D:]
+		kb := src[base*ld+C+hd*D:]
+		vb := src[base*ld+2*C+hd*D:]
 		scores := sc[:rows*L]
-		cpu.Sgemm(false, true, rows, L, D, scale, qb, D, kb, D, 0, scores, L)
+		cpu.Sgemm(false, true, rows, L, D, scale, qb, ld, kb, ld, 0, scores, L)
 		if relH != nil {
-			addRelPos(scores, qb, relH, relW, r0, rows, wh, ww, D, rh, rw)
+			addRelPos(scores, qb, ld, relH, relW, r0, rows, wh, ww, D, rh, rw)
 		}
 		// Unnormalised softmax; the 1/sum scales the D-wide product with V.
 		inv = inv[:rows]
 		cpu.SoftmaxRowsUnscaled(scores, L, inv)
-		ob := o[(bh*L+r0)*D : (bh*L+r0+rows)*D]
-		cpu.Sgemm(false, false, rows, D, L, 1, scores, L, vb, D, 0, ob, D)
+		ob := o[(base+r0)*C+hd*D:]
+		cpu.Sgemm(false, false, rows, D, L, 1, scores, L, vb, ld, 0, ob, C)
 		for r, f := range inv {
-			row := ob[r*D : (r+1)*D]
+			row := ob[r*C : r*C+D]
 			for j := range row {
 				row[j] *= f
 			}
@@ -318,38 +390,33 @@ func (a *VisionAttention) forward(x []float32, h, w, ws int) []float32 {
 		}
 	})
 
-	// Back to tokens [N, C] (heads concatenated), dropping the padding.
-	merged := make([]float32, N*C)
-	cpu.ParallelFor(nWin*L, func(lo, hi int) {
-		for wp := lo; wp < hi; wp++ {
-			win, p := wp/L, wp%L
-			t := token(win, p)
-			if t < 0 {
-				continue
+	// Back to tokens [N, C], dropping the padding (y is free again).
+	merged := o
+	if !global {
+		merged = y
+		cpu.ParallelFor(nWin*L, func(lo, hi int) {
+			for wp := lo; wp < hi; wp++ {
+				if t := token(wp/L, wp%L); t >= 0 {
+					copy(merged[t*C:(t+1)*C], o[wp*C:(wp+1)*C])
+				}
 			}
-			for hd := 0; hd < H; hd++ {
-				src := ((win*H+hd)*L + p) * D
-				copy(merged[t*C+hd*D:t*C+(hd+1)*D], o[src:src+D])
-			}
-		}
-	})
-	out := make([]float32, N*C)
-	a.Proj.ForwardSlice(out, merged, N)
-	return out
+		})
+	}
+	cpu.Sgemm(false, true, N, C, C, 1, merged, C, nn.Data(a.Proj.Weight), C, 1, x, C)
 }
 
 // addRelPos adds the decomposed relative position terms (MViTv2, as
 // add_decomposed_rel_pos) to scores for query rows [r0, r0+rows) of a wh×ww
 // grid: scores[q, ky*ww+kx] += q·Rh[qy, ky] + q·Rw[qx, kx], with the
-// unscaled query. Only the two small [rows, wh] and [rows, ww] factors are
+// unscaled query (rows ldq apart). Only the two small [rows, wh] and [rows, ww] factors are
 // formed, never the full [L, L] bias.
-func addRelPos(scores, q, relH, relW []float32, r0, rows, wh, ww, D int, rh, rw []float32) {
+func addRelPos(scores, q []float32, ldq int, relH, relW []float32, r0, rows, wh, ww, D int, rh, rw []float32) {
 	L := wh * ww
 	// Rows sharing a grid row y form runs of ww queries: one product each.
 	for r := 0; r < rows; {
 		y := (r0 + r) / ww
 		n := min(ww-(r0+r)%ww, rows-r)
-		cpu.Sgemm(false, true, n, wh, D, 1, q[r*D:], D, relH[y*wh*D:], D, 0, rh[r*wh:], wh)
+		cpu.Sgemm(false, true, n, wh, D, 1, q[r*ldq:], ldq, relH[y*wh*D:], D, 0, rh[r*wh:], wh)
 		r += n
 	}
 	// Rows sharing a grid column x are ww apart.
@@ -359,7 +426,7 @@ func addRelPos(scores, q, relH, relW []float32, r0, rows, wh, ww, D int, rh, rw 
 			continue
 		}
 		n := (rows-first-1)/ww + 1
-		cpu.Sgemm(false, true, n, ww, D, 1, q[first*D:], ww*D, relW[x*ww*D:], D, 0, rw[first*ww:], ww*ww)
+		cpu.Sgemm(false, true, n, ww, D, 1, q[first*ldq:], ww*ldq, relW[x*ww*D:], D, 0, rw[first*ww:], ww*ww)
 	}
 	cpu.AddRelPosRows(scores[:rows*L], rh, rw, rows, wh, ww)
 }
