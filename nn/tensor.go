@@ -20,7 +20,13 @@ func FromData(data []float32, shape ...int) *tensor.Dense {
 }
 
 // Data returns the float32 backing slice of a contiguous tensor.
-func Data(t *tensor.Dense) []float32 { return t.Data().([]float32) }
+//
+// It goes through Float32s, which converts the tensor's byte slice header
+// in place, and not through Dense.Data, which rebuilds the slice from a
+// uintptr: in the window where that uintptr is the only reference, the
+// collector may free the backing array (seen as heap corruption under
+// concurrent load, 1 call in a few hundred).
+func Data(t *tensor.Dense) []float32 { return t.Float32s() }
 
 // Shape returns a copy of t's shape as []int.
 func Shape(t *tensor.Dense) []int { return append([]int(nil), t.Shape()...) }

@@ -185,7 +185,7 @@ func TestBatchPadding(t *testing.T) {
 	if s[0] != 2 || s[1] != 3 || s[2] != 20 || s[3] != 30 {
 		t.Fatalf("shape %v", s)
 	}
-	d := px.Data().([]float32)
+	d := px.Float32s()
 	H, W := 20, 30
 	if d[(0*3*H+16)*W+3] != 0 || mask[16*W+3] != 0 || mask[14*W+29] != 1 {
 		t.Error("image 0: padding rows not zero or mask wrong")

@@ -83,7 +83,7 @@ func checkGroundingDino(dir string) ([]parity.Result, error) {
 			continue
 		}
 		g := got[n]
-		res = append(res, parity.Compare(n, g.Data().([]float32), []int(g.Shape()), want, shape, parity.Default))
+		res = append(res, parity.Compare(n, g.Float32s(), []int(g.Shape()), want, shape, parity.Default))
 	}
 
 	rows := make([][]int64, B)

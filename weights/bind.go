@@ -207,7 +207,7 @@ func (l *Loader) load(key string, t *tensor.Dense, optional bool) bool {
 		l.loadErrs = append(l.loadErrs, err.Error())
 		return true
 	}
-	copy(t.Data().([]float32), data)
+	copy(t.Float32s(), data)
 	return true
 }
 
@@ -280,7 +280,7 @@ func IsMismatch(err error) bool {
 func Randomize(v any, seed uint64) {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	Walk("", v, func(key string, t *tensor.Dense, _ bool) {
-		d := t.Data().([]float32)
+		d := t.Float32s()
 		isNorm := strings.Contains(key, "norm") && strings.HasSuffix(key, "weight")
 		for i := range d {
 			x := float32(r.NormFloat64()) * 0.02

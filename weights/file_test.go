@@ -177,7 +177,7 @@ func TestBind(t *testing.T) {
 	if err := l.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if b.Proj.Bias.Data().([]float32)[1] != 4 || b.Norms[1].Bias.Data().([]float32)[0] != 9 {
+	if b.Proj.Bias.Float32s()[1] != 4 || b.Norms[1].Bias.Float32s()[0] != 9 {
 		t.Fatal("values not bound")
 	}
 	if b.Norms[0].Bias != nil || b.Extra != nil {
@@ -222,7 +222,7 @@ func TestAlias(t *testing.T) {
 	if err := l.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if b.Weight.Data().([]float32)[1] != 2 {
+	if b.Weight.Float32s()[1] != 2 {
 		t.Fatal("alias not followed")
 	}
 }

@@ -142,7 +142,7 @@ func TestWrongShapesNameEveryKey(t *testing.T) {
 		}
 	}
 	// The scalar/one-element exception must not let [1] stand for [2].
-	if v := b.Norms[0].Weight.Data().([]float32); v[0] != 0 || v[1] != 0 {
+	if v := b.Norms[0].Weight.Float32s(); v[0] != 0 || v[1] != 0 {
 		t.Error("mis-shaped tensor was partly copied")
 	}
 }
