@@ -152,10 +152,10 @@ func sum(a, b []float32) []float32 {
 	return y
 }
 
-// forward runs one block on queries [L, C] and keys [N, C] (both owned by
-// the block, which may overwrite them) and returns the new queries and keys
-// and the image → token attention output [N, C].
-func (b *TwoWayBlock) forward(queries []float32, L int, keys []float32, N int, queryPE, keyPE []float32) ([]float32, []float32, []float32) {
+// forward runs one block on queries [L, C], keys [N, C] and k = keys +
+// keyPE (all owned by the block, which overwrites them) and returns the new
+// queries, keys and k, and the image → token attention output [N, C].
+func (b *TwoWayBlock) forward(queries []float32, L int, keys, k []float32, N int, queryPE, keyPE []float32) ([]float32, []float32, []float32, []float32) {
 	if b.SkipFirstLayerPE {
 		queries = attend(&b.SelfAttn, queries, L, queries, queries, L)
 	} else {
@@ -164,7 +164,7 @@ func (b *TwoWayBlock) forward(queries []float32, L int, keys []float32, N int, q
 	}
 	b.LayerNorm1.ForwardInPlace(queries)
 
-	q, k := sum(queries, queryPE), sum(keys, keyPE)
+	q := sum(queries, queryPE)
 	addTo(queries, attendTokensToImage(&b.CrossAttnTokenToImage, q, L, k, keys, N))
 	b.LayerNorm2.ForwardInPlace(queries)
 
@@ -174,9 +174,23 @@ func (b *TwoWayBlock) forward(queries []float32, L int, keys []float32, N int, q
 	// keys have not changed since k was formed.
 	q = sum(queries, queryPE)
 	attnOut := attendImageToTokens(&b.CrossAttnImageToToken, k, N, q, queries, L)
-	cpu.Add(keys, attnOut)
-	b.LayerNorm4.ForwardInPlace(keys)
-	return queries, keys, attnOut
+	// keys = LayerNorm4(keys + attnOut) and the next k, in one pass.
+	ln := &b.LayerNorm4
+	lw, lb := nn.Data(ln.Weight), nn.Data(ln.Bias)
+	C := len(lw)
+	cpu.ParallelFor(N, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			kr, ar, kp, pr := keys[r*C:(r+1)*C], attnOut[r*C:(r+1)*C], k[r*C:(r+1)*C], keyPE[r*C:(r+1)*C]
+			for i, v := range ar {
+				kr[i] += v
+			}
+			cpu.LayerNorm(kr, kr, lw, lb, ln.Eps)
+			for i, v := range kr {
+				kp[i] = v + pr[i]
+			}
+		}
+	})
+	return queries, keys, k, attnOut
 }
 
 // DecoderOutput holds the decoder's result for P prompts: low-resolution mask
@@ -353,8 +367,10 @@ func transposeTiled(src, add []float32, rows, cols int) []float32 {
 
 // upscale is a 2×2, stride-2 ConvTranspose2d on channels-last tokens
 // x [h*w, Cin], returning channels-last [2h*2w, Cout]; post, if not nil,
-// is applied to each output pixel's Cout values as they are written.
-func upscale(c *nn.ConvTranspose2d, x []float32, h, w int, post func(px []float32)) []float32 {
+// is applied in place to each output pixel's Cout values (pixel index i)
+// before they are stored. With store false nothing is kept (post consumes
+// each pixel) and the result is nil.
+func upscale(c *nn.ConvTranspose2d, x []float32, h, w int, post func(i int, px []float32), store bool) []float32 {
 	ws := c.Weight.Shape()
 	Cin, Cout := ws[0], ws[1]
 	if ws[2] != 2 || ws[3] != 2 || c.Stride != 2 {
@@ -371,9 +387,18 @@ func upscale(c *nn.ConvTranspose2d, x []float32, h, w int, post func(px []float3
 			}
 		}
 	}
+	// The bias rides in the product: each block's rows start as the bias
+	// (tiled over i, j) and the GEMM accumulates onto them.
 	bias := nn.Data(c.Bias)
+	biasRow := make([]float32, 4*Cout)
+	for ij := 0; ij < 4; ij++ {
+		copy(biasRow[ij*Cout:], bias)
+	}
 	OW := 2 * w
-	y := make([]float32, 4*h*w*Cout)
+	var y []float32
+	if store {
+		y = make([]float32, 4*h*w*Cout)
+	}
 	// Blocks of input rows: the product of a block stays in cache while it
 	// is scattered to the output pixels.
 	const rowsPer = 4
@@ -382,19 +407,22 @@ func upscale(c *nn.ConvTranspose2d, x []float32, h, w int, post func(px []float3
 		for b := b0; b < b1; b++ {
 			y0, y1 := b*rowsPer, min(b*rowsPer+rowsPer, h)
 			n := (y1 - y0) * w
-			cpu.Sgemm(false, false, n, 4*Cout, Cin, 1, x[y0*w*Cin:], Cin, wp, 4*Cout, 0, contrib, 4*Cout)
+			for r := 0; r < n; r++ {
+				copy(contrib[r*4*Cout:(r+1)*4*Cout], biasRow)
+			}
+			cpu.Sgemm(false, false, n, 4*Cout, Cin, 1, x[y0*w*Cin:], Cin, wp, 4*Cout, 1, contrib, 4*Cout)
 			for iy := y0; iy < y1; iy++ {
 				for ix := 0; ix < w; ix++ {
 					row := contrib[((iy-y0)*w+ix)*4*Cout:]
 					for ij := 0; ij < 4; ij++ {
 						i, j := ij>>1, ij&1
-						dst := y[((2*iy+i)*OW+2*ix+j)*Cout:][:Cout]
-						src := row[ij*Cout:][:Cout]
-						for o := range dst {
-							dst[o] = src[o] + bias[o]
-						}
+						px := (2*iy+i)*OW + 2*ix + j
+						v := row[ij*Cout : (ij+1)*Cout]
 						if post != nil {
-							post(dst)
+							post(px, v)
+						}
+						if store {
+							copy(y[px*Cout:(px+1)*Cout], v)
 						}
 					}
 				}
@@ -415,16 +443,17 @@ func (d *MaskDecoder) decodeOne(p int, output, keys, keyPE []float32, sparse *te
 	queries := append([]float32(nil), queryPE...)
 
 	tf := &d.Transformer
+	k := sum(keys, keyPE)
 	for i := range tf.Layers {
 		var attnOut []float32
-		queries, keys, attnOut = tf.Layers[i].forward(queries, L, keys, N, queryPE, keyPE)
+		queries, keys, k, attnOut = tf.Layers[i].forward(queries, L, keys, k, N, queryPE, keyPE)
 		if keep != nil {
 			keep(fmt.Sprintf("transformer.layers.%d.0", i), nn.FromData(append([]float32(nil), queries...), 1, 1, L, C))
 			keep(fmt.Sprintf("transformer.layers.%d.1", i), nn.FromData(append([]float32(nil), keys...), 1, 1, N, C))
 			keep(fmt.Sprintf("transformer.layers.%d.2", i), nn.FromData(attnOut, 1, 1, N, C))
 		}
 	}
-	q, k := sum(queries, queryPE), sum(keys, keyPE)
+	q := sum(queries, queryPE)
 	addTo(queries, attendTokensToImage(&tf.FinalAttnTokenToImage, q, L, k, keys, N))
 	tf.LayerNormFinalAttn.ForwardInPlace(queries)
 	if keep != nil {
@@ -439,32 +468,44 @@ func (d *MaskDecoder) decodeOne(p int, output, keys, keyPE []float32, sparse *te
 	lw, lb := nn.Data(ln.Weight), nn.Data(ln.Bias)
 	C4 := d.UpscaleConv1.Weight.Shape()[1]
 	C8 := d.UpscaleConv2.Weight.Shape()[1]
-	var up []float32
-	if keep == nil {
-		up = upscale(&d.UpscaleConv1, keys, h, w, func(px []float32) {
-			cpu.LayerNorm(px, px, lw, lb, ln.Eps)
-			cpu.GELU(px)
-		})
-		up = upscale(&d.UpscaleConv2, up, 2*h, 2*w, cpu.GELU)
-	} else {
-		up = upscale(&d.UpscaleConv1, keys, h, w, nil)
-		keep("upscale_conv1", nn.FromData(transposeTiled(up, nil, 4*N, C4), 1, C4, 2*h, 2*w))
-		cpu.LayerNormRows(up, lw, lb, C4, ln.Eps)
-		keep("upscale_layer_norm", nn.FromData(transposeTiled(up, nil, 4*N, C4), 1, C4, 2*h, 2*w))
-		cpu.GELU(up)
-		up = upscale(&d.UpscaleConv2, up, 2*h, 2*w, nil)
-		keep("upscale_conv2", nn.FromData(transposeTiled(up, nil, 16*N, C8), 1, C8, 4*h, 4*w))
-		cpu.GELU(up)
-	}
-
 	// Each kept mask token's hypernetwork gives the weights of a linear map
 	// over the C/8 upscaled channels.
-	hyper := make([]float32, (hi-lo)*C8)
+	K := hi - lo
+	hyper := make([]float32, K*C8)
 	for i := lo; i < hi; i++ {
 		tok := nn.FromData(queries[(1+i)*C:(2+i)*C], 1, C)
 		copy(hyper[(i-lo)*C8:], nn.Data(d.OutputHypernetworksMLPs[i].Forward(tok)))
 	}
-	cpu.Sgemm(false, true, hi-lo, 16*N, C8, 1, hyper, C8, up, C8, 0, masks, 16*N)
+	if keep == nil {
+		// The second upscaling's pixels go straight into the masks: GELU,
+		// then one C/8-long dot product per kept mask.
+		up := upscale(&d.UpscaleConv1, keys, h, w, func(_ int, px []float32) {
+			cpu.LayerNorm(px, px, lw, lb, ln.Eps)
+			cpu.GELU(px)
+		}, true)
+		upscale(&d.UpscaleConv2, up, 2*h, 2*w, func(i int, px []float32) {
+			cpu.GELU(px)
+			for k := 0; k < K; k++ {
+				hk := hyper[k*C8 : (k+1)*C8]
+				hk = hk[:len(px)]
+				var s float32
+				for c, v := range px {
+					s += hk[c] * v
+				}
+				masks[k*16*N+i] = s
+			}
+		}, false)
+	} else {
+		up := upscale(&d.UpscaleConv1, keys, h, w, nil, true)
+		keep("upscale_conv1", nn.FromData(transposeTiled(up, nil, 4*N, C4), 1, C4, 2*h, 2*w))
+		cpu.LayerNormRows(up, lw, lb, C4, ln.Eps)
+		keep("upscale_layer_norm", nn.FromData(transposeTiled(up, nil, 4*N, C4), 1, C4, 2*h, 2*w))
+		cpu.GELU(up)
+		up = upscale(&d.UpscaleConv2, up, 2*h, 2*w, nil, true)
+		keep("upscale_conv2", nn.FromData(transposeTiled(up, nil, 16*N, C8), 1, C8, 4*h, 4*w))
+		cpu.GELU(up)
+		cpu.Sgemm(false, true, K, 16*N, C8, 1, hyper, C8, up, C8, 0, masks, 16*N)
+	}
 	copy(iou, nn.Data(d.IOUPredictionHead.Forward(nn.FromData(queries[:C], 1, C))))
 }
 

@@ -150,6 +150,13 @@ func TestPromptEncoderAndDecoderParity(t *testing.T) {
 				}
 				check(t, f, pre+"pred_masks", out.Masks)
 				check(t, f, pre+"iou_scores", out.IOU)
+				// Untraced, the upscaling fuses its steps: same result.
+				out, err = m.MaskDecoder.forward(decoderImage{emb: emb.Embeddings, keyPE: m.keyPE}, sparse, dense, nil, c.Prompts[n].Multimask, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, f, pre+"pred_masks", out.Masks)
+				check(t, f, pre+"iou_scores", out.IOU)
 			})
 		}
 	}
