@@ -62,12 +62,12 @@ func (l *Layer) forward(h, pos, ref *tensor.Dense, m *memory) *tensor.Dense {
 // selfAttention: queries and keys carry the position embedding, values not.
 func (l *Layer) selfAttention(h, pos *tensor.Dense) *tensor.Dense {
 	qk := nn.Add(h, pos)
-	return l.residualNorm(h, first(l.SelfAttn.Forward(qk, qk, h, nil)), &l.SelfAttnLayerNorm)
+	return l.residualNorm(h, l.SelfAttn.Attend(qk, qk, h, nil), &l.SelfAttnLayerNorm)
 }
 
 // textCrossAttention: the queries (with position) attend to the text tokens.
 func (l *Layer) textCrossAttention(h, pos, text, mask *tensor.Dense) *tensor.Dense {
-	return l.residualNorm(h, first(l.EncoderAttnText.Forward(nn.Add(h, pos), text, text, mask)), &l.EncoderAttnTextLayerNorm)
+	return l.residualNorm(h, l.EncoderAttnText.Attend(nn.Add(h, pos), text, text, mask), &l.EncoderAttnTextLayerNorm)
 }
 
 func (l *Layer) ffn(h *tensor.Dense) *tensor.Dense {
@@ -82,6 +82,3 @@ func (l *Layer) residualNorm(x, delta *tensor.Dense, norm *nn.LayerNorm) *tensor
 	norm.ForwardInPlace(nn.Data(delta))
 	return delta
 }
-
-// first drops the attention probabilities the decoder does not use.
-func first(out, _ *tensor.Dense) *tensor.Dense { return out }

@@ -34,6 +34,18 @@ func NewMultiheadAttention(d, heads int) MultiheadAttention {
 // nil, is additive with shape [1|B, 1|H, Lq, Lk]. It returns the output
 // [B, Lq, d] and the attention probabilities [B, H, Lq, Lk].
 func (m *MultiheadAttention) Forward(queries, keys, values, mask *tensor.Dense) (out, probs *tensor.Dense) {
+	return m.forward(queries, keys, values, mask, true)
+}
+
+// Attend is Forward without the probabilities: each (batch, head) block of
+// scores lives in a pooled buffer only while it is used, instead of all
+// B·H·Lq·Lk of them being kept (26 MB per decoder self-attention).
+func (m *MultiheadAttention) Attend(queries, keys, values, mask *tensor.Dense) *tensor.Dense {
+	out, _ := m.forward(queries, keys, values, mask, false)
+	return out
+}
+
+func (m *MultiheadAttention) forward(queries, keys, values, mask *tensor.Dense, wantProbs bool) (out, probs *tensor.Dense) {
 	qs, ks := queries.Shape(), keys.Shape()
 	B, Lq, E := qs[0], qs[1], qs[2]
 	Lk := ks[1]
@@ -49,14 +61,25 @@ func (m *MultiheadAttention) Forward(queries, keys, values, mask *tensor.Dense) 
 		}
 		md, mB, mH = nn.Data(mask), s[0], s[1]
 	}
-	p := make([]float32, B*H*Lq*Lk)
+	var p []float32
+	if wantProbs {
+		p = make([]float32, B*H*Lq*Lk)
+	}
 	ctx := make([]float32, B*Lq*E)
 	inv := float32(math.Sqrt(float64(hd)))
 	// (batch, head) pairs are independent: spread them over the cores.
 	cpu.ParallelFor(B*H, func(lo, hi int) {
+		var buf []float32
+		if !wantProbs {
+			buf = getScratch(Lq * Lk)
+			defer putScratch(buf)
+		}
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/H, bh%H
-			sc := p[bh*Lq*Lk : (bh+1)*Lq*Lk]
+			sc := buf
+			if wantProbs {
+				sc = p[bh*Lq*Lk : (bh+1)*Lq*Lk]
+			}
 			// Heads are read in place from [B, L, H·hd] through the row stride.
 			cpu.Sgemm(false, true, Lq, Lk, hd, 1, q[b*Lq*E+h*hd:], E, k[b*Lk*E+h*hd:], E, 0, sc, Lk)
 			for i := range sc {
@@ -74,5 +97,8 @@ func (m *MultiheadAttention) Forward(queries, keys, values, mask *tensor.Dense) 
 		}
 	})
 	out = m.OutProj.Forward(nn.FromData(ctx, B, Lq, E))
+	if !wantProbs {
+		return out, nil
+	}
 	return out, nn.FromData(p, B, H, Lq, Lk)
 }

@@ -57,7 +57,8 @@ func (m *BiMultiHeadAttention) Forward(vision, text *tensor.Dense, visionMask, t
 
 // forward is Forward; without wantProbs the two probability tensors come
 // back nil and the vision probabilities are not copied out (with a long
-// caption that copy is [B·H, Nv, Nt], as large as the scores).
+// caption that copy is [B·H, Nv, Nt], as large as the scores), and the
+// vision update is a getScratch buffer that the caller puts back.
 func (m *BiMultiHeadAttention) forward(vision, text *tensor.Dense, visionMask, textMask []bool, wantProbs bool) (visionOut, visionAttn, textOut, textAttn *tensor.Dense) {
 	vs, ts := vision.Shape(), text.Shape()
 	B, Nv, d, Nt := vs[0], vs[1], vs[2], ts[1]
@@ -177,7 +178,14 @@ func (m *BiMultiHeadAttention) forward(vision, text *tensor.Dense, visionMask, t
 	}
 	softmaxRows(sc, Nt)
 
-	vo := make([]float32, B*Nv*d)
+	var vo []float32
+	if wantProbs {
+		vo = make([]float32, B*Nv*d)
+	} else {
+		// Internal callers hand the image update back with putScratch once
+		// it is added in (every value is written below).
+		vo = getScratch(B * Nv * d)
+	}
 	to := make([]float32, B*Nt*E)
 	vt := make([]float32, HT*d) // [V_h·Wo_hᵀ]_h, then (P'·x) per head
 	bo := nn.Data(m.OutVisionProj.Bias)
@@ -260,6 +268,9 @@ func (l *FusionLayer) forward(vision, text *tensor.Dense, visionMask, textMask [
 	t := l.LayerNormText.Forward(text)
 	dv, va, dt, ta := l.Attn.forward(v, t, visionMask, textMask, wantProbs)
 	addScaled(nn.Data(v), nn.Data(dv), nn.Data(l.VisionParam))
+	if !wantProbs {
+		putScratch(nn.Data(dv))
+	}
 	addScaled(nn.Data(t), nn.Data(dt), nn.Data(l.TextParam))
 	return v, va, t, ta
 }
