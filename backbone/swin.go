@@ -344,27 +344,35 @@ func (m *SwinPatchMerging) forward(x []float32, B, h, w int) ([]float32, int, in
 	C := m.Reduction.In() / 4
 	h2, w2 := (h+1)/2, (w+1)/2
 	rows := B * h2 * w2
-	cat := make([]float32, rows*4*C)
-	nw, nb := nn.Data(m.Norm.Weight), nn.Data(m.Norm.Bias)
-	cpu.ParallelFor(rows, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			b, i, j := r/(h2*w2), r/w2%h2, r%w2
-			dst := cat[r*4*C : (r+1)*4*C]
-			// Order of HF's torch.cat: (0,0), (1,0), (0,1), (1,1).
-			for q, d := range [4][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}} {
-				y, xx := 2*i+d[0], 2*j+d[1]
-				seg := dst[q*C : (q+1)*C]
-				if y < h && xx < w {
-					copy(seg, x[((b*h+y)*w+xx)*C:])
-				} else {
-					clear(seg)
-				}
-			}
-			cpu.LayerNorm(dst, dst, nw, nb, m.Norm.Eps)
-		}
-	})
 	out := make([]float32, rows*2*C)
-	m.Reduction.ForwardSlice(out, cat, rows)
+	// The concatenated [rows, 4C] input is built and reduced swinChunkRows
+	// rows at a time, so it never exists whole (26 MB after the first stage
+	// at 800×1333).
+	bn := min(rows, swinChunkRows)
+	cat := make([]float32, bn*4*C)
+	nw, nb := nn.Data(m.Norm.Weight), nn.Data(m.Norm.Bias)
+	for r0 := 0; r0 < rows; r0 += bn {
+		n := min(bn, rows-r0)
+		cpu.ParallelFor(n, func(lo, hi int) {
+			for rr := lo; rr < hi; rr++ {
+				r := r0 + rr
+				b, i, j := r/(h2*w2), r/w2%h2, r%w2
+				dst := cat[rr*4*C : (rr+1)*4*C]
+				// Order of HF's torch.cat: (0,0), (1,0), (0,1), (1,1).
+				for q, d := range [4][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}} {
+					y, xx := 2*i+d[0], 2*j+d[1]
+					seg := dst[q*C : (q+1)*C]
+					if y < h && xx < w {
+						copy(seg, x[((b*h+y)*w+xx)*C:])
+					} else {
+						clear(seg)
+					}
+				}
+				cpu.LayerNorm(dst, dst, nw, nb, m.Norm.Eps)
+			}
+		})
+		m.Reduction.ForwardSlice(out[r0*2*C:(r0+n)*2*C], cat[:n*4*C], n)
+	}
 	return out, h2, w2
 }
 

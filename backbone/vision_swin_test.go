@@ -14,7 +14,7 @@ import (
 //
 // It runs twice: with the default chunk size (the fixtures' maps fit in one
 // chunk) and with chunks of 61 tokens, which cut the attention into single
-// windows and the MLP into blocks that end mid-row-group and mid-image.
+// windows and the MLP and patch merging into blocks that end mid-image.
 func TestSwinStages(t *testing.T) {
 	for _, chunk := range []int{swinChunkRows, 61} {
 		t.Run(fmt.Sprintf("chunk%d", chunk), func(t *testing.T) {
