@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync/atomic"
 
 	"github.com/gsam-go/gsam/cpu"
 	"github.com/gsam-go/gsam/nn"
@@ -132,10 +133,18 @@ func (e *VisionEncoder) forward(ctx context.Context, pixels *tensor.Dense, tr tr
 	if len(s) != 4 || s[1] != c.NumChannels || s[2]%c.PatchSize != 0 || s[3]%c.PatchSize != 0 || s[2] == 0 || s[3] == 0 {
 		return nil, fmt.Errorf("sam: pixel values must be [B, %d, H, W] with H, W multiples of %d; got %v", c.NumChannels, c.PatchSize, s)
 	}
-	for _, v := range nn.Data(pixels) {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, fmt.Errorf("sam: pixel values contain NaN or Inf")
+	pd := nn.Data(pixels)
+	var bad atomic.Bool
+	cpu.ParallelFor((len(pd)+(1<<16)-1)>>16, func(lo, hi int) {
+		for _, v := range pd[lo<<16 : min(hi<<16, len(pd))] {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				bad.Store(true)
+				return
+			}
 		}
+	})
+	if bad.Load() {
+		return nil, fmt.Errorf("sam: pixel values contain NaN or Inf")
 	}
 	B, h, w, C := s[0], s[2]/c.PatchSize, s[3]/c.PatchSize, c.HiddenSize
 	patches := e.PatchEmbed.Projection.Forward(pixels) // [B, C, h, w]
@@ -254,8 +263,72 @@ func (m *MLPBlock) forward(x []float32, rows int) []float32 {
 // layerNormRows normalises the rows of x (in parallel, cpu.LayerNormRows).
 func layerNormRows(n *nn.LayerNorm, x []float32) { n.ForwardInPlace(x) }
 
-// forward runs the neck on tokens [h*w, C] and returns [out, h, w].
+// forward runs the neck on tokens [h*w, C] and returns [out, h, w]. It
+// works channels-last, where LayerNorm2d is a LayerNorm of contiguous rows
+// and the 3×3 convolution an im2col of contiguous pixel rows, both over
+// every core; the channels-first layouts appear only for tracing and in the
+// result.
 func (n *VisionNeck) forward(x []float32, h, w int, tr tracer) []float32 {
+	ws := n.Conv1.Weight.Shape()
+	O, C, N := ws[0], ws[1], h*w
+	c2 := &n.Conv2
+	w2s := c2.Weight.Shape()
+	if w2s[1] != O || w2s[2] != 3 || w2s[3] != 3 || c2.Stride != 1 || c2.Padding != 1 || c2.Groups > 1 {
+		return n.forwardChannelsFirst(x, h, w, tr)
+	}
+	O2 := w2s[0]
+	emit := func(name string, t []float32, ch int) {
+		tr.emit(name, func() *tensor.Dense { return nn.FromData(transposeTiled(t, nil, N, ch), 1, ch, h, w) })
+	}
+	// The 1×1 convolution is a product with the tokens.
+	t := make([]float32, N*O)
+	cpu.Sgemm(false, true, N, O, C, 1, x, C, nn.Data(n.Conv1.Weight), C, 0, t, O)
+	emit("vision_encoder.neck.conv1", t, O)
+	cpu.LayerNormRows(t, nn.Data(n.LayerNorm1.Weight), nn.Data(n.LayerNorm1.Bias), O, n.LayerNorm1.Eps)
+	emit("vision_encoder.neck.layer_norm1", t, O)
+
+	// 3×3, padding 1: col [N, (ky, kx, c)], weight [O2, (ky, kx, c)].
+	wt := nn.Data(c2.Weight)
+	wp := make([]float32, O2*9*O)
+	for o := 0; o < O2; o++ {
+		for ci := 0; ci < O; ci++ {
+			for k := 0; k < 9; k++ {
+				wp[(o*9+k)*O+ci] = wt[(o*O+ci)*9+k]
+			}
+		}
+	}
+	col := make([]float32, N*9*O)
+	cpu.ParallelFor(N, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			y, xx := p/w, p%w
+			for k := 0; k < 9; k++ {
+				sy, sx := y+k/3-1, xx+k%3-1
+				dst := col[(p*9+k)*O : (p*9+k+1)*O]
+				if sy < 0 || sy >= h || sx < 0 || sx >= w {
+					clear(dst)
+					continue
+				}
+				copy(dst, t[(sy*w+sx)*O:(sy*w+sx+1)*O])
+			}
+		}
+	})
+	u := make([]float32, N*O2)
+	if c2.Bias != nil {
+		bias := nn.Data(c2.Bias)
+		for p := 0; p < N; p++ {
+			copy(u[p*O2:(p+1)*O2], bias)
+		}
+	}
+	cpu.Sgemm(false, true, N, O2, 9*O, 1, col, 9*O, wp, 9*O, 1, u, O2)
+	emit("vision_encoder.neck.conv2", u, O2)
+	cpu.LayerNormRows(u, nn.Data(n.LayerNorm2.Weight), nn.Data(n.LayerNorm2.Bias), O2, n.LayerNorm2.Eps)
+	emit("vision_encoder.neck.layer_norm2", u, O2)
+	return transposeTiled(u, nil, N, O2)
+}
+
+// forwardChannelsFirst is the neck for a second convolution other than
+// SAM's 3×3, padding 1.
+func (n *VisionNeck) forwardChannelsFirst(x []float32, h, w int, tr tracer) []float32 {
 	ws := n.Conv1.Weight.Shape()
 	O, C, N := ws[0], ws[1], h*w
 	// The 1×1 convolution is a product with the tokens, landing channels-first.
