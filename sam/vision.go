@@ -27,6 +27,47 @@ type PatchEmbeddings struct {
 	Projection nn.Conv2d `gsam:"projection"`
 }
 
+// tokens embeds one image's pixels [Cin, H, W] as tokens [(H/k)*(W/k), C]
+// for the k×k, stride-k convolution: each patch's Cin×k×k pixels are
+// gathered (rows of k contiguous values, over both cores) and one GEMM
+// gives every token, channels-last.
+func (p *PatchEmbeddings) tokens(pix []float32, Cin, H, W int) []float32 {
+	c := &p.Projection
+	ws := c.Weight.Shape()
+	C, k := ws[0], ws[2]
+	if ws[1] != Cin || ws[3] != k || c.Stride != k || c.Padding != 0 || c.Groups > 1 {
+		t := c.Forward(nn.FromData(pix, 1, Cin, H, W))
+		oh, ow := c.OutSize(H, W)
+		return transposeTiled(nn.Data(t), nil, C, oh*ow)
+	}
+	h, w := H/k, W/k
+	N, K := h*w, Cin*k*k
+	col := make([]float32, N*K)
+	cpu.ParallelFor(N, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			py, px := t/w, t%w
+			dst := col[t*K : (t+1)*K]
+			for ci := 0; ci < Cin; ci++ {
+				for ky := 0; ky < k; ky++ {
+					src := pix[(ci*H+py*k+ky)*W+px*k:][:k]
+					copy(dst[(ci*k+ky)*k:(ci*k+ky+1)*k], src)
+				}
+			}
+		}
+	})
+	x := make([]float32, N*C)
+	beta := float32(0)
+	if c.Bias != nil {
+		bias := nn.Data(c.Bias)
+		for t := 0; t < N; t++ {
+			copy(x[t*C:(t+1)*C], bias)
+		}
+		beta = 1
+	}
+	cpu.Sgemm(false, true, N, C, K, 1, col, K, nn.Data(c.Weight), K, beta, x, C)
+	return x
+}
+
 // VisionLayer is one pre-norm ViT block; WindowSize 0 means global attention.
 type VisionLayer struct {
 	LayerNorm1 nn.LayerNorm    `gsam:"layer_norm1"`
@@ -147,11 +188,10 @@ func (e *VisionEncoder) forward(ctx context.Context, pixels *tensor.Dense, tr tr
 		return nil, fmt.Errorf("sam: pixel values contain NaN or Inf")
 	}
 	B, h, w, C := s[0], s[2]/c.PatchSize, s[3]/c.PatchSize, c.HiddenSize
-	patches := e.PatchEmbed.Projection.Forward(pixels) // [B, C, h, w]
 	out := make([]float32, 0, B*c.OutputChannels*h*w)
 	for b := 0; b < B; b++ {
 		// Tokens are kept channels-last, [h*w, C], as the reference's [B, h, w, C].
-		x := transposeTiled(nn.Data(patches)[b*C*h*w:(b+1)*C*h*w], nil, C, h*w)
+		x := e.PatchEmbed.tokens(pd[b*s[1]*s[2]*s[3]:(b+1)*s[1]*s[2]*s[3]], s[1], s[2], s[3])
 		tr.emit("vision_encoder.patch_embed", func() *tensor.Dense { return nn.FromData(x, 1, h, w, C) })
 		if e.PosEmbed != nil {
 			pos := nn.Data(e.PosEmbed)
