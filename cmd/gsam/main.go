@@ -14,6 +14,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/gsam-go/gsam/groundedsam"
 	"io"
 	"os"
 )
@@ -49,6 +50,10 @@ error), 2 bad usage.
 `
 
 func main() {
+	// The models' weights dominate the live heap; collect garbage more
+	// often than Go's default so it does not grow as large as the weights
+	// (GOGC=25 unless GOGC/GOMEMLIMIT is set: see groundedsam.TuneGC).
+	groundedsam.TuneGC()
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
