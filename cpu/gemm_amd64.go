@@ -12,6 +12,12 @@ func packBTransAVX2(dst, src *float32, ldb, kc8, nr int)
 func packA6AVX2(dst, src *float32, lda, kc8 int)
 
 //go:noescape
+func packB16AVX2(dst, src *float32, ldb, kc int)
+
+//go:noescape
+func packAT6AVX2(dst, src *float32, lda, kc int)
+
+//go:noescape
 func sgemmMicroAVX512x12x32(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 
 // Blocking for Zen 3 (32 KiB L1d, 512 KiB L2, shared L3): the 256×16 B
@@ -23,6 +29,30 @@ var avx2Kernel = &gemmKernel{
 	micro:  sgemmMicroAVX2x6x16,
 	packBT: packBTransAVX(16),
 	packA:  packA6,
+	packB:  packB16,
+	packAT: packAT6,
+}
+
+// packB16 copies a full 16-column panel of a row-major B, all kc rows.
+func packB16(dst, b []float32, off, ldb, kc int) int {
+	if kc == 0 {
+		return 0
+	}
+	_ = dst[kc*16-1]
+	_ = b[off+(kc-1)*ldb+15]
+	packB16AVX2(&dst[0], &b[off], ldb, kc)
+	return kc
+}
+
+// packAT6 packs a full 6-row panel of a transposed A, all kc columns.
+func packAT6(dst, a []float32, off, lda, kc int) int {
+	if kc == 0 {
+		return 0
+	}
+	_ = dst[kc*6-1]
+	_ = a[off+(kc-1)*lda+5]
+	packAT6AVX2(&dst[0], &a[off], lda, kc)
+	return kc
 }
 
 // packA6 packs the first kc/8*8 columns of a full 6-row panel with AVX2;

@@ -443,3 +443,85 @@ packa6loop:
 packa6done:
 	VZEROUPPER
 	RET
+
+// ------------------------------------------- B packing, row-major B, nr = 16
+// packB16AVX2 copies a full 16-column panel of a row-major (k×n) B:
+// dst[p*16 + x] = src[p*ldb + x] for x < 16, p < kc, two rows a step.
+
+// func packB16AVX2(dst, src *float32, ldb, kc int)
+TEXT ·packB16AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ldb+16(FP), R9
+	MOVQ kc+24(FP), CX
+	SHLQ $2, R9
+	CMPQ CX, $2
+	JLT  packb16tail
+
+packb16loop2:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS (SI)(R9*1), Y2
+	VMOVUPS 32(SI)(R9*1), Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	LEAQ    (SI)(R9*2), SI
+	ADDQ    $128, DI
+	SUBQ    $2, CX
+	CMPQ    CX, $2
+	JGE     packb16loop2
+
+packb16tail:
+	TESTQ CX, CX
+	JZ    packb16done
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+
+packb16done:
+	VZEROUPPER
+	RET
+
+// ----------------------------------------- A packing, transposed A, mr = 6
+// packAT6AVX2 packs a full 6-row panel of a transposed (k×m) A:
+// dst[p*6 + r] = src[p*lda + r] for r < 6, p < kc: each p is a 4-float and a
+// 2-float copy, two p a step. Reads and writes stay inside the panel.
+
+// func packAT6AVX2(dst, src *float32, lda, kc int)
+TEXT ·packAT6AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ lda+16(FP), R9
+	MOVQ kc+24(FP), CX
+	SHLQ $2, R9
+	CMPQ CX, $2
+	JLT  packat6tail
+
+packat6loop2:
+	VMOVUPS (SI), X0
+	VMOVQ   16(SI), X1
+	VMOVUPS (SI)(R9*1), X2
+	VMOVQ   16(SI)(R9*1), X3
+	VMOVUPS X0, (DI)
+	VMOVQ   X1, 16(DI)
+	VMOVUPS X2, 24(DI)
+	VMOVQ   X3, 40(DI)
+	LEAQ    (SI)(R9*2), SI
+	ADDQ    $48, DI
+	SUBQ    $2, CX
+	CMPQ    CX, $2
+	JGE     packat6loop2
+
+packat6tail:
+	TESTQ CX, CX
+	JZ    packat6done
+	VMOVUPS (SI), X0
+	VMOVQ   16(SI), X1
+	VMOVUPS X0, (DI)
+	VMOVQ   X1, 16(DI)
+
+packat6done:
+	RET

@@ -107,3 +107,66 @@ func TestPackA6AVX2(t *testing.T) {
 		}
 	}
 }
+
+func TestPackB16AVX2(t *testing.T) {
+	if !x86HasAVX2FMA {
+		t.Skip("no AVX2")
+	}
+	for _, kc := range []int{0, 1, 2, 3, 8, 33} {
+		ldb := 16 + 5
+		b := make([]float32, 1+max(kc, 1)*ldb)
+		for i := range b {
+			b[i] = float32(i)
+		}
+		dst := make([]float32, kc*16+16)
+		for i := range dst {
+			dst[i] = -1
+		}
+		done := packB16(dst, b, 1, ldb, kc)
+		if done != kc {
+			t.Fatalf("kc=%d: packed %d rows", kc, done)
+		}
+		for i, v := range dst {
+			p, x := i/16, i%16
+			want := float32(-1)
+			if p < done {
+				want = b[1+p*ldb+x]
+			}
+			if v != want {
+				t.Fatalf("kc=%d: dst[%d,%d] = %g, want %g", kc, p, x, v, want)
+			}
+		}
+	}
+}
+
+func TestPackAT6AVX2(t *testing.T) {
+	if !x86HasAVX2FMA {
+		t.Skip("no AVX2")
+	}
+	for _, kc := range []int{0, 1, 2, 3, 8, 33} {
+		lda := 6 + 3
+		// A ends right at the last packed element: no read past it.
+		a := make([]float32, 1+max(kc-1, 0)*lda+6)
+		for i := range a {
+			a[i] = float32(i)
+		}
+		dst := make([]float32, kc*6+8)
+		for i := range dst {
+			dst[i] = -1
+		}
+		done := packAT6(dst, a, 1, lda, kc)
+		if done != kc {
+			t.Fatalf("kc=%d: packed %d columns", kc, done)
+		}
+		for i, v := range dst {
+			p, r := i/6, i%6
+			want := float32(-1)
+			if p < done {
+				want = a[1+p*lda+r]
+			}
+			if v != want {
+				t.Fatalf("kc=%d: dst[%d] (p=%d r=%d) = %g, want %g", kc, i, p, r, v, want)
+			}
+		}
+	}
+}

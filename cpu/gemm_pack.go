@@ -30,6 +30,12 @@ type gemmKernel struct {
 	// non-transposed A (dst[p*mr+r] = a[off+r*lda+p]) and says how many it
 	// did; it may write up to 8 floats past them.
 	packA func(dst, a []float32, off, lda, kc int) int
+	// packB, if set, copies the first rows of a full nr-column panel of a
+	// row-major B (dst[p*nr+x] = b[off+p*ldb+x]) and says how many it did.
+	packB func(dst, b []float32, off, ldb, kc int) int
+	// packAT, if set, packs the first columns of a full mr-row panel of a
+	// transposed A (dst[p*mr+r] = a[off+p*lda+r]) and says how many it did.
+	packAT func(dst, a []float32, off, lda, kc int) int
 }
 
 // kernelInUse is the kernel Sgemm runs; set by the per-architecture init.
@@ -328,8 +334,12 @@ func (g *gemmCall) packA(dst []float32, i0, mcur, pc, kcur int) {
 		i := i0 + ip*mr
 		if g.transA {
 			// A is k×m: each p is a contiguous run of rows.
+			p0 := 0
+			if rows == mr && g.kern.packAT != nil {
+				p0 = g.kern.packAT(d, a, pc*lda+i, lda, kcur)
+			}
 			if rows == 6 && mr == 6 {
-				for p := 0; p < kcur; p++ {
+				for p := p0; p < kcur; p++ {
 					o := (pc+p)*lda + i
 					src := a[o : o+6 : o+6]
 					dp := d[p*6 : p*6+6 : p*6+6]
@@ -390,7 +400,11 @@ func (g *gemmCall) packB(dst []float32, j, cols, pc, kcur int) {
 	b, ldb := g.b, g.ldb
 	if !g.transB {
 		// B is k×n: each p is a contiguous run of columns.
-		for p := 0; p < kcur; p++ {
+		p0 := 0
+		if cols == nr && g.kern.packB != nil {
+			p0 = g.kern.packB(dst, b, pc*ldb+j, ldb, kcur)
+		}
+		for p := p0; p < kcur; p++ {
 			dp := dst[p*nr : p*nr+nr]
 			copy(dp, b[(pc+p)*ldb+j:(pc+p)*ldb+j+cols])
 			clear(dp[cols:])

@@ -254,6 +254,10 @@ func BenchmarkSgemm(b *testing.B) {
 	}{
 		{"1024^3_NN", false, false, 1024, 1024, 1024},
 		{"1024^3_NT", false, true, 1024, 1024, 1024},
+		{"1024^3_TN", true, false, 1024, 1024, 1024},
+		{"conv3x3_256x864x16700_NN", false, false, 256, 864, 16700},
+		{"convT_1024x1024x4096_TN", true, false, 1024, 1024, 4096},
+		{"900x900x32_NN", false, false, 900, 900, 32},
 		{"4096x768x3072_NT", false, true, 4096, 768, 3072},
 		{"17821x256x2048_NT", false, true, 17821, 256, 2048},
 		{"900x256x256_NT", false, true, 900, 256, 256},
