@@ -15,6 +15,9 @@ func packA6AVX2(dst, src *float32, lda, kc8 int)
 func packB16AVX2(dst, src *float32, ldb, kc int)
 
 //go:noescape
+func packB16RowsAVX2(dst, src *float32, ldb, kc, np int)
+
+//go:noescape
 func packAT6AVX2(dst, src *float32, lda, kc int)
 
 //go:noescape
@@ -30,6 +33,7 @@ var avx2Kernel = &gemmKernel{
 	packBT: packBTransAVX(16),
 	packA:  packA6,
 	packB:  packB16,
+	packBN: packB16Rows,
 	packAT: packAT6,
 }
 
@@ -42,6 +46,17 @@ func packB16(dst, b []float32, off, ldb, kc int) int {
 	_ = b[off+(kc-1)*ldb+15]
 	packB16AVX2(&dst[0], &b[off], ldb, kc)
 	return kc
+}
+
+// packB16Rows packs np adjacent full 16-column panels of a row-major B, all
+// kc rows, reading each row of B once across the panels.
+func packB16Rows(dst, b []float32, off, ldb, kc, np int) {
+	if kc == 0 || np == 0 {
+		return
+	}
+	_ = dst[np*kc*16-1]
+	_ = b[off+(kc-1)*ldb+np*16-1]
+	packB16RowsAVX2(&dst[0], &b[off], ldb, kc, np)
 }
 
 // packAT6 packs a full 6-row panel of a transposed A, all kc columns.

@@ -95,6 +95,7 @@ TEXT ·sgemmMicroAVX2x6x16(SB), NOSPLIT, $0-48
 	JLT  avx2tail
 
 avx2loop4:
+	PREFETCHT0 384(SI)
 	K6X16(0, 0)
 	K6X16(24, 64)
 	K6X16(48, 128)
@@ -524,4 +525,47 @@ packat6tail:
 	VMOVQ   X1, 16(DI)
 
 packat6done:
+	RET
+
+// packB16RowsAVX2 packs np adjacent full 16-column panels of a row-major B
+// row by row (so that each source row is read as one contiguous run):
+// dst[q*16*kc + p*16 + x] = src[p*ldb + q*16 + x] for q < np, p < kc, x < 16.
+
+// func packB16RowsAVX2(dst, src *float32, ldb, kc, np int)
+TEXT ·packB16RowsAVX2(SB), NOSPLIT, $0-40
+	MOVQ  dst+0(FP), DI
+	MOVQ  src+8(FP), SI
+	MOVQ  ldb+16(FP), R9
+	MOVQ  kc+24(FP), CX
+	MOVQ  np+32(FP), R11
+	SHLQ  $2, R9
+	MOVQ  CX, R10
+	SHLQ  $6, R10 // panel stride in bytes: 16*kc floats
+	TESTQ CX, CX
+	JZ    packb16rdone
+	TESTQ R11, R11
+	JZ    packb16rdone
+
+packb16rrow:
+	MOVQ SI, AX
+	MOVQ DI, DX
+	MOVQ R11, R8
+
+packb16rpanel:
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ    $64, AX
+	ADDQ    R10, DX
+	DECQ    R8
+	JNZ     packb16rpanel
+
+	ADDQ R9, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  packb16rrow
+
+packb16rdone:
+	VZEROUPPER
 	RET

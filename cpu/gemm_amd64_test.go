@@ -170,3 +170,33 @@ func TestPackAT6AVX2(t *testing.T) {
 		}
 	}
 }
+
+func TestPackB16RowsAVX2(t *testing.T) {
+	if !x86HasAVX2FMA {
+		t.Skip("no AVX2")
+	}
+	for _, np := range []int{0, 1, 3} {
+		for _, kc := range []int{0, 1, 2, 5} {
+			ldb := np*16 + 7
+			b := make([]float32, 1+max(kc-1, 0)*ldb+np*16)
+			for i := range b {
+				b[i] = float32(i)
+			}
+			dst := make([]float32, np*kc*16+16)
+			for i := range dst {
+				dst[i] = -1
+			}
+			packB16Rows(dst, b, 1, ldb, kc, np)
+			for i, v := range dst {
+				q, p, x := i/(16*max(kc, 1)), i%(16*max(kc, 1))/16, i%16
+				want := float32(-1)
+				if i < np*kc*16 {
+					want = b[1+p*ldb+q*16+x]
+				}
+				if v != want {
+					t.Fatalf("np=%d kc=%d: dst[%d] = %g, want %g", np, kc, i, v, want)
+				}
+			}
+		}
+	}
+}

@@ -33,6 +33,9 @@ type gemmKernel struct {
 	// packB, if set, copies the first rows of a full nr-column panel of a
 	// row-major B (dst[p*nr+x] = b[off+p*ldb+x]) and says how many it did.
 	packB func(dst, b []float32, off, ldb, kc int) int
+	// packBN, if set, packs np adjacent full nr-column panels of a row-major
+	// B, all kc rows (panel q at dst[q*nr*kc:]), row by row across them.
+	packBN func(dst, b []float32, off, ldb, kc, np int)
 	// packAT, if set, packs the first columns of a full mr-row panel of a
 	// transposed A (dst[p*mr+r] = a[off+p*lda+r]) and says how many it did.
 	packAT func(dst, a []float32, off, lda, kc int) int
@@ -254,7 +257,16 @@ func (g *gemmCall) run(w int) {
 					break
 				}
 				bufs = g.bufs
-				for jp := u * packGrp; jp < min((u+1)*packGrp, npanels); jp++ {
+				jp0, jp1 := u*packGrp, min((u+1)*packGrp, npanels)
+				if !g.transB && kern.packBN != nil {
+					// Full panels in one pass over the rows of B.
+					full := min(jp1, (g.n-jc)/nr) - jp0
+					if full > 0 {
+						kern.packBN(bufs.bPack[jp0*nr*kcur:], g.b, pc*g.ldb+jc+jp0*nr, g.ldb, kcur, full)
+						jp0 += full
+					}
+				}
+				for jp := jp0; jp < jp1; jp++ {
 					j := jc + jp*nr
 					g.packB(bufs.bPack[jp*nr*kcur:(jp+1)*nr*kcur], j, min(nr, g.n-j), pc, kcur)
 				}
