@@ -56,7 +56,10 @@ func gemmWorkers() int { return runtime.GOMAXPROCS(0) }
 //
 // Work is split into blocks (one per packed kc×nc block of B), each with a
 // packing phase and a compute phase whose units the workers claim from
-// atomic counters. A worker only ever waits for units that another worker
+// atomic counters. B blocks alternate between two buffers, so that a worker
+// that finds no compute unit left in one block packs the next one while the
+// others finish; a block's compute phase still waits for the previous block
+// (blocks of the same columns accumulate onto C). A worker only ever waits for units that another worker
 // has claimed and is running, never for a helper goroutine that has not
 // started yet: a late helper finds the work taken and leaves, and the
 // caller returns without waiting for it (the last one out recycles the call).
@@ -84,7 +87,7 @@ type gemmCall struct {
 }
 
 type gemmBufs struct {
-	bPack []float32
+	bPack [2][]float32 // B blocks alternate between the two
 	ws    []gemmWorker
 }
 
@@ -175,8 +178,11 @@ func sgemmPacked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float
 		bufs = new(gemmBufs)
 	}
 	g.bufs = bufs
-	if need := g.kc * roundUp(min(n, g.nc), nr); len(bufs.bPack) < need {
-		bufs.bPack = make([]float32, need)
+	need := g.kc * roundUp(min(n, g.nc), nr)
+	for i := range min(nblocks, 2) {
+		if len(bufs.bPack[i]) < need {
+			bufs.bPack[i] = make([]float32, need)
+		}
 	}
 	if len(bufs.ws) < workers {
 		bufs.ws = append(bufs.ws, make([]gemmWorker, workers-len(bufs.ws))...)
@@ -231,6 +237,7 @@ func (g *gemmCall) run(w int) {
 	kern := g.kern
 	mr, nr := kern.mr, kern.nr
 	var bufs *gemmBufs // read only after claiming a unit: see gemmCall.bufs
+	var bPack []float32
 	mp := ceilDiv(g.m, mr)
 	bi := 0
 	for jc := 0; jc < g.n; jc += g.nc {
@@ -245,10 +252,13 @@ func (g *gemmCall) run(w int) {
 				beta = 1 // later k blocks accumulate onto the first
 			}
 			bl := &g.blocks[bi]
-			if bi > 0 {
-				// bPack is free once the previous block's units are done.
-				waitCount(&g.blocks[bi-1].workDone, g.units)
+			if bi > 1 {
+				// This block's buffer is free once the units of the block
+				// before the previous one are done. A worker that runs out
+				// of units of the previous block packs this one meanwhile.
+				waitCount(&g.blocks[bi-2].workDone, g.units)
 			}
+			prev := bi - 1
 			bi++
 			// Phase 1: the workers pack the B block together.
 			for {
@@ -257,18 +267,19 @@ func (g *gemmCall) run(w int) {
 					break
 				}
 				bufs = g.bufs
+				bPack = bufs.bPack[(bi-1)%2]
 				jp0, jp1 := u*packGrp, min((u+1)*packGrp, npanels)
 				if !g.transB && kern.packBN != nil {
 					// Full panels in one pass over the rows of B.
 					full := min(jp1, (g.n-jc)/nr) - jp0
 					if full > 0 {
-						kern.packBN(bufs.bPack[jp0*nr*kcur:], g.b, pc*g.ldb+jc+jp0*nr, g.ldb, kcur, full)
+						kern.packBN(bPack[jp0*nr*kcur:], g.b, pc*g.ldb+jc+jp0*nr, g.ldb, kcur, full)
 						jp0 += full
 					}
 				}
 				for jp := jp0; jp < jp1; jp++ {
 					j := jc + jp*nr
-					g.packB(bufs.bPack[jp*nr*kcur:(jp+1)*nr*kcur], j, min(nr, g.n-j), pc, kcur)
+					g.packB(bPack[jp*nr*kcur:(jp+1)*nr*kcur], j, min(nr, g.n-j), pc, kcur)
 				}
 				bl.packDone.Add(1)
 			}
@@ -276,6 +287,10 @@ func (g *gemmCall) run(w int) {
 				continue // nothing left to compute in this block
 			}
 			waitCount(&bl.packDone, packUnits)
+			if prev >= 0 {
+				// Blocks of the same columns accumulate onto the same C.
+				waitCount(&g.blocks[prev].workDone, g.units)
+			}
 			// Phase 2: units of (row chunk, column group) of C.
 			lastRow := -1
 			for {
@@ -293,7 +308,7 @@ func (g *gemmCall) run(w int) {
 					lastRow = rc
 				}
 				q0, q1 := split(npanels, g.colGrps, cg)
-				g.macro(bufs.bPack, ws, i0, mcur, jc, q0, q1, kcur, beta)
+				g.macro(bufs.bPack[(bi-1)%2], ws, i0, mcur, jc, q0, q1, kcur, beta)
 				bl.workDone.Add(1)
 			}
 		}
