@@ -59,10 +59,11 @@ func gemmWorkers() int { return runtime.GOMAXPROCS(0) }
 // atomic counters. B blocks alternate between two buffers, so that a worker
 // that finds no compute unit left in one block packs the next one while the
 // others finish; a block's compute phase still waits for the previous block
-// (blocks of the same columns accumulate onto C). A worker only ever waits for units that another worker
-// has claimed and is running, never for a helper goroutine that has not
-// started yet: a late helper finds the work taken and leaves, and the
-// caller returns without waiting for it (the last one out recycles the call).
+// (blocks of the same columns accumulate onto C). A worker only ever waits
+// for units that another worker has claimed and is running, never for a
+// helper goroutine that has not started yet: a late helper finds the work
+// taken and leaves, and the caller returns without waiting for it (the last
+// one out recycles the call).
 type gemmCall struct {
 	kern           *gemmKernel
 	transA, transB bool
