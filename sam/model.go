@@ -141,6 +141,14 @@ func (m *Model) Embed(ctx context.Context, pixelValues *tensor.Dense) (*Embeddin
 // Decode runs the prompt encoder and mask decoder for a batch of prompts in
 // the model's input frame.
 func (m *Model) Decode(ctx context.Context, emb *Embedding, prompts *Prompts, multimask bool) (*DecoderOutput, error) {
+	return m.DecodeTrace(ctx, emb, prompts, multimask, nil)
+}
+
+// DecodeTrace is Decode reporting the mask decoder's intermediate tensors
+// to trace (may be nil) under the reference's module names
+// ("mask_decoder.transformer.layers.0.0", …): what gsam verify compares
+// with a reference dump's pN.act.* tensors.
+func (m *Model) DecodeTrace(ctx context.Context, emb *Embedding, prompts *Prompts, multimask bool, trace func(name string, t *tensor.Dense)) (*DecoderOutput, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -154,5 +162,5 @@ func (m *Model) Decode(ctx context.Context, emb *Embedding, prompts *Prompts, mu
 	}
 	// Without a mask prompt the dense embedding is no_mask_embed at every
 	// pixel: the decoder adds the vector instead of a broadcast copy.
-	return m.MaskDecoder.forward(decoderImage{emb.Embeddings, emb.tokens, pe}, sparse, dense, nn.Data(m.PromptEncoder.NoMaskEmbed.Weight), multimask, nil)
+	return m.MaskDecoder.forward(decoderImage{emb.Embeddings, emb.tokens, pe}, sparse, dense, nn.Data(m.PromptEncoder.NoMaskEmbed.Weight), multimask, trace)
 }

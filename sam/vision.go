@@ -168,6 +168,14 @@ func (e *VisionEncoder) Forward(ctx context.Context, pixels *tensor.Dense) (*ten
 	return e.forward(ctx, pixels, nil)
 }
 
+// ForwardTrace is Forward reporting each layer's output to trace (may be
+// nil) under the reference's module names ("vision_encoder.layers.3",
+// "vision_encoder.neck.conv1", …): what gsam verify compares with a
+// reference dump's act.vision.* tensors.
+func (e *VisionEncoder) ForwardTrace(ctx context.Context, pixels *tensor.Dense, trace func(name string, t *tensor.Dense)) (*tensor.Dense, error) {
+	return e.forward(ctx, pixels, trace)
+}
+
 func (e *VisionEncoder) forward(ctx context.Context, pixels *tensor.Dense, tr tracer) (*tensor.Dense, error) {
 	s := nn.Shape(pixels)
 	c := e.Config

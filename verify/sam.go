@@ -12,9 +12,10 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// checkSAM embeds the stored pixel values, then for every prompt case runs
-// the prompt encoder, the mask decoder on our own embedding, and the mask
-// post-processing, comparing each stored result.
+// checkSAM runs the image encoder on the stored pixel values (every layer
+// stored under act.vision.*, then image_embeddings), then for every prompt
+// case the prompt encoder, the mask decoder on our own embedding (with its
+// stored pN.act.* activations), and the mask post-processing.
 func checkSAM(dir string) ([]parity.Result, error) {
 	m, err := sam.Load(dir)
 	if err != nil {
@@ -55,11 +56,25 @@ func checkSAM(dir string) ([]parity.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The encoder's layers, as stored under act.vision.* (buffers are reused
+	// in place, so each tensor is compared when it is reported).
+	if _, err := m.VisionEncoder.ForwardTrace(ctx, nn.FromData(pv, ps...), func(name string, t *tensor.Dense) {
+		if _, ok := f.Info("act.vision." + name); ok {
+			cmp("act.vision."+name, t)
+		}
+	}); err != nil {
+		return nil, err
+	}
 	emb, err := m.Embed(ctx, nn.FromData(pv, ps...))
 	if err != nil {
 		return nil, err
 	}
 	cmp("image_embeddings", emb.Embeddings)
+	for _, alias := range []string{"act.vision.vision_encoder.neck", "act.vision.vision_encoder.last_hidden_state"} {
+		if _, ok := f.Info(alias); ok { // the same tensor under the module's name
+			cmp(alias, emb.Embeddings)
+		}
+	}
 
 	pad := m.Config.VisionConfig.ImageSize
 	for n, p := range meta.Prompts {
@@ -75,13 +90,26 @@ func checkSAM(dir string) ([]parity.Result, error) {
 		}
 		cmp(pre+"sparse_embeddings", sparse)
 		cmp(pre+"dense_embeddings", dense)
-		out, err := m.Decode(ctx, emb, prompts, p.Multimask)
+		out, err := m.DecodeTrace(ctx, emb, prompts, p.Multimask, func(name string, t *tensor.Dense) {
+			if _, ok := f.Info(pre + "act." + name); ok {
+				cmp(pre+"act."+name, t)
+			}
+		})
 		if err != nil {
 			res = append(res, parity.Result{Name: pre + "pred_masks", Err: err.Error()})
 			continue
 		}
 		cmp(pre+"pred_masks", out.Masks)
 		cmp(pre+"iou_scores", out.IOU)
+		// The same tensors under the modules' names, where the dump has them.
+		for _, a := range []struct {
+			name string
+			t    *tensor.Dense
+		}{{"act.prompt_encoder.0", sparse}, {"act.prompt_encoder.1", dense}, {"act.mask_decoder.0", out.Masks}, {"act.mask_decoder.1", out.IOU}} {
+			if _, ok := f.Info(pre + a.name); ok {
+				cmp(pre+a.name, a.t)
+			}
+		}
 		s := nn.Shape(out.Masks) // [P, K, h, w] or with a leading 1
 		low := nn.Reshape(out.Masks, nn.Numel(s...)/(s[len(s)-3]*s[len(s)-2]*s[len(s)-1]), s[len(s)-3], s[len(s)-2], s[len(s)-1])
 		logits, err := sam.PostProcessMasks(low, pad, sam.Size{Height: meta.ResizedHW[0], Width: meta.ResizedHW[1]}, sam.Size{Height: meta.OriginalHW[0], Width: meta.OriginalHW[1]})
