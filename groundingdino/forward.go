@@ -47,8 +47,39 @@ type Trace func(name string, t *tensor.Dense)
 func (tr Trace) put(name string, t *tensor.Dense) {
 	if tr != nil && t != nil {
 		tr(name, t)
+		for _, alias := range traceAliases[name] {
+			tr(alias, t)
+		}
 	}
 }
+
+// traceAliases lists the other names a reference dump stores the same
+// tensor under (a module's output is also its parent's, or a model output).
+var traceAliases = func() map[string][]string {
+	a := map[string][]string{
+		"act.model.text_backbone.last_hidden_state": {"act.model.text_backbone.encoder.last_hidden_state"},
+		"output.encoder_last_hidden_state_vision":   {"act.model.encoder.last_hidden_state_vision", "act.model.encoder_last_hidden_state_vision"},
+		"output.encoder_last_hidden_state_text":     {"act.model.encoder.last_hidden_state_text", "act.model.encoder_last_hidden_state_text"},
+		"output.init_reference_points":              {"act.model.init_reference_points"},
+		"output.encoder_pred_boxes":                 {"act.model.encoder_pred_boxes"},
+		"output.encoder_logits":                     {"act.model.encoder_logits"},
+		"output.enc_outputs_coord_logits":           {"act.model.enc_outputs_coord_logits"},
+		"output.intermediate_hidden_states":         {"act.model.intermediate_hidden_states", "act.model.decoder.intermediate_hidden_states"},
+		"output.intermediate_reference_points":      {"act.model.intermediate_reference_points", "act.model.decoder.intermediate_reference_points"},
+		"output.last_hidden_state":                  {"act.model.last_hidden_state", "act.model.decoder.last_hidden_state"},
+	}
+	for i := 0; i < 8; i++ {
+		a[fmt.Sprintf("act.model.backbone.conv_encoder.%d.0", i)] = []string{
+			fmt.Sprintf("act.model.backbone.conv_encoder.model.feature_maps.%d", i), fmt.Sprintf("act.model.backbone.0.%d.0", i)}
+		a[fmt.Sprintf("act.model.backbone.conv_encoder.%d.1", i)] = []string{fmt.Sprintf("act.model.backbone.0.%d.1", i)}
+		a[fmt.Sprintf("act.model.input_proj_vision.%d", i)] = []string{fmt.Sprintf("act.model.input_proj_vision.%d.1", i)}
+		for _, m := range []string{"vision", "text"} {
+			a[fmt.Sprintf("output.encoder_%s_hidden_states.%d", m, i)] = []string{
+				fmt.Sprintf("act.model.encoder.%s_hidden_states.%d", m, i), fmt.Sprintf("act.model.encoder_%s_hidden_states.%d", m, i)}
+		}
+	}
+	return a
+}()
 
 // Stage timings can be observed through a StageHook (gsam bench).
 type StageHook func(stage string)
@@ -119,6 +150,9 @@ func (m *Model) Forward(ctx context.Context, in Inputs, trace Trace, hook StageH
 	}
 	for i, fm := range maps {
 		trace.put(fmt.Sprintf("act.model.backbone.conv_encoder.%d.0", i), fm.Features)
+		if trace != nil {
+			trace.put(fmt.Sprintf("act.model.backbone.conv_encoder.%d.1", i), maskTensor(fm.Mask, fm.Features.Shape()))
+		}
 	}
 	levels := m.Vision.Project(maps, pixelMask, B, H, W)
 	for i, lv := range levels {
@@ -128,6 +162,9 @@ func (m *Model) Forward(ctx context.Context, in Inputs, trace Trace, hook StageH
 			name += fmt.Sprintf("#%d", i+1)
 		}
 		trace.put(name, lv.PosEmbed)
+		if i < len(maps) { // the joiner returns the backbone levels' position embeddings
+			trace.put(fmt.Sprintf("act.model.backbone.1.%d", i), lv.PosEmbed)
+		}
 	}
 	flat, err := backbone.Flatten(levels, m.Vision.LevelEmbed)
 	if err != nil {
@@ -206,4 +243,14 @@ func (m *Model) Forward(ctx context.Context, in Inputs, trace Trace, hook StageH
 		return nil, err
 	}
 	return out, nil
+}
+
+// maskTensor shows a feature map's pixel mask [B, h, w] as a tensor for the
+// trace (the dump stores it as uint8).
+func maskTensor(mask []uint8, featShape []int) *tensor.Dense {
+	v := make([]float32, len(mask))
+	for i, m := range mask {
+		v[i] = float32(m)
+	}
+	return nn.FromData(v, featShape[0], featShape[2], featShape[3])
 }
