@@ -30,7 +30,7 @@ const tagName = "gsam"
 // Walk calls fn for every weight tensor in v (a pointer to a struct, or a
 // struct holding pointers) with its full key.
 func Walk(prefix string, v any, fn func(key string, t *tensor.Dense, optional bool)) {
-	walk(prefix, reflect.ValueOf(v), fn)
+	walk(prefix, reflect.ValueOf(v), func(w weight) { fn(w.key, w.t, w.optional) })
 }
 
 var denseType = reflect.TypeOf((*tensor.Dense)(nil))
@@ -46,7 +46,18 @@ func join(prefix, name string) string {
 	}
 }
 
-func walk(prefix string, v reflect.Value, fn func(string, *tensor.Dense, bool)) {
+// weight is one non-nil *tensor.Dense reached by walk. clear sets the field
+// holding it to nil (nil for a tensor that is not a struct field).
+type weight struct {
+	key      string
+	t        *tensor.Dense
+	optional bool
+	clear    func()
+}
+
+// walk visits every non-nil weight tensor below v: struct fields tagged
+// gsam, nested structs, pointers, slices and arrays.
+func walk(prefix string, v reflect.Value, fn func(weight)) {
 	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
 		if v.IsNil() {
 			return
@@ -58,7 +69,7 @@ func walk(prefix string, v reflect.Value, fn func(string, *tensor.Dense, bool)) 
 	}
 	switch {
 	case v.Type() == denseType:
-		fn(prefix, v.Interface().(*tensor.Dense), false)
+		fn(weight{key: prefix, t: v.Interface().(*tensor.Dense)})
 	case v.Kind() == reflect.Struct:
 		t := v.Type()
 		for i := 0; i < t.NumField(); i++ {
@@ -72,7 +83,11 @@ func walk(prefix string, v reflect.Value, fn func(string, *tensor.Dense, bool)) 
 			fv := v.Field(i)
 			if fv.Type() == denseType {
 				if !fv.IsNil() {
-					fn(key, fv.Interface().(*tensor.Dense), opts == "optional")
+					var clear func()
+					if fv.CanSet() {
+						clear = func() { fv.Set(reflect.Zero(denseType)) }
+					}
+					fn(weight{key: key, t: fv.Interface().(*tensor.Dense), optional: opts == "optional", clear: clear})
 				}
 				continue
 			}
@@ -135,51 +150,15 @@ func (l *Loader) Bind(prefix string, v any) {
 }
 
 func (l *Loader) bind(prefix string, v reflect.Value) {
-	var optionalNil []func()
-	var visit func(prefix string, v reflect.Value)
-	visit = func(prefix string, v reflect.Value) {
-		for v.Kind() == reflect.Pointer && v.Type() != denseType {
-			if v.IsNil() {
-				return
-			}
-			v = v.Elem()
+	// Absent optional weights are set to nil after the walk, not during it.
+	var absent []func()
+	walk(prefix, v, func(w weight) {
+		if !l.load(w.key, w.t, w.optional) && w.clear != nil {
+			absent = append(absent, w.clear)
 		}
-		switch {
-		case v.Type() == denseType:
-			if !v.IsNil() {
-				l.load(prefix, v.Interface().(*tensor.Dense), false)
-			}
-		case v.Kind() == reflect.Struct:
-			t := v.Type()
-			for i := 0; i < t.NumField(); i++ {
-				f := t.Field(i)
-				tag, ok := f.Tag.Lookup(tagName)
-				if !ok || tag == "-" || !f.IsExported() {
-					continue
-				}
-				name, opts, _ := strings.Cut(tag, ",")
-				key := join(prefix, name)
-				fv := v.Field(i)
-				if fv.Type() == denseType {
-					if fv.IsNil() {
-						continue
-					}
-					if !l.load(key, fv.Interface().(*tensor.Dense), opts == "optional") {
-						optionalNil = append(optionalNil, func() { fv.Set(reflect.Zero(denseType)) })
-					}
-					continue
-				}
-				visit(key, fv)
-			}
-		case v.Kind() == reflect.Slice || v.Kind() == reflect.Array:
-			for i := 0; i < v.Len(); i++ {
-				visit(join(prefix, strconv.Itoa(i)), v.Index(i))
-			}
-		}
-	}
-	visit(prefix, v)
-	for _, f := range optionalNil {
-		f()
+	})
+	for _, clear := range absent {
+		clear()
 	}
 }
 
