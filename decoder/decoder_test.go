@@ -1,10 +1,7 @@
 package decoder
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/gsam-go/gsam/internal/fixture"
@@ -18,20 +15,8 @@ var cases = []string{"gdino_swin_single", "gdino_swin_batch", "gdino_resnet"}
 
 func loadDecoder(t *testing.T, name string) (*Decoder, *weights.Store) {
 	t.Helper()
-	dir := fixture.Dir(t, name)
-	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var cfg Config
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	store, err := weights.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := fixture.Model(t, name, &cfg)
 	d, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

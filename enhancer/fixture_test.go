@@ -2,8 +2,6 @@ package enhancer
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/gsam-go/gsam/internal/fixture"
@@ -30,20 +28,8 @@ type encoderCase struct {
 
 func loadEncoderCase(t *testing.T, name string) *encoderCase {
 	t.Helper()
-	dir := fixture.Dir(t, name)
-	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var cfg Config
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	store, err := weights.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := fixture.Model(t, name, &cfg)
 	f := fixture.Tensors(t, name+"/case/tensors.safetensors")
 	c := &encoderCase{f: f, store: store, cfg: cfg}
 

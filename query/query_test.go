@@ -1,10 +1,7 @@
 package query
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/gsam-go/gsam/internal/fixture"
@@ -52,20 +49,8 @@ func fixtureInput(t *testing.T, f *weights.File) Input {
 
 func loadSelector(t *testing.T, name string) *Selector {
 	t.Helper()
-	dir := fixture.Dir(t, name)
-	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var cfg Config
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	store, err := weights.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := fixture.Model(t, name, &cfg)
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
