@@ -168,6 +168,20 @@ func (c *cli) decode(in input) (image.Image, error) {
 	return processor.LoadImage(in.path)
 }
 
+// detectSetup checks the flags ground and detect share and lists the images.
+func (c *cli) detectSetup(cf *commonFlags, df *detectorFlags) (groundingdino.Prompt, groundingdino.Options, []input, error) {
+	c.quiet = cf.quiet
+	if err := cf.check(); err != nil {
+		return groundingdino.Prompt{}, groundingdino.Options{}, nil, err
+	}
+	prompt, dopts, err := df.prompt()
+	if err != nil {
+		return groundingdino.Prompt{}, groundingdino.Options{}, nil, err
+	}
+	inputs, err := listInputs(cf.image)
+	return prompt, dopts, inputs, err
+}
+
 func (c *cli) ground(args []string) int {
 	fs := flag.NewFlagSet("ground", flag.ContinueOnError)
 	var cf commonFlags
@@ -179,15 +193,7 @@ func (c *cli) ground(args []string) int {
 	if code := c.parse(fs, helpGround, args); code >= 0 {
 		return code
 	}
-	c.quiet = cf.quiet
-	if err := cf.check(); err != nil {
-		return c.fail(err)
-	}
-	prompt, dopts, err := df.prompt()
-	if err != nil {
-		return c.fail(err)
-	}
-	inputs, err := listInputs(cf.image)
+	prompt, dopts, inputs, err := c.detectSetup(&cf, &df)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -231,15 +237,7 @@ func (c *cli) detect(args []string) int {
 	if code := c.parse(fs, helpDetect, args); code >= 0 {
 		return code
 	}
-	c.quiet = cf.quiet
-	if err := cf.check(); err != nil {
-		return c.fail(err)
-	}
-	prompt, dopts, err := df.prompt()
-	if err != nil {
-		return c.fail(err)
-	}
-	inputs, err := listInputs(cf.image)
+	prompt, dopts, inputs, err := c.detectSetup(&cf, &df)
 	if err != nil {
 		return c.fail(err)
 	}
