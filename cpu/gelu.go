@@ -36,6 +36,10 @@ func fma32(x, y, z float32) float32 {
 // for long slices. The absolute error against float64 math.Erf is below
 // 2e-7·max(1, |x|).
 func GELU(x []float32) {
+	if !elemsParallel(len(x)) {
+		geluSerial(x) // without building the closure: it would be allocated
+		return
+	}
 	parallelElems(len(x), func(lo, hi int) { geluSerial(x[lo:hi]) })
 }
 

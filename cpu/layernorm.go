@@ -92,6 +92,12 @@ func AddBias(x, bias []float32) {
 // for long slices.
 func Add(dst, src []float32) {
 	dst = dst[:len(src)]
+	if !elemsParallel(len(src)) {
+		for i, v := range src {
+			dst[i] += v
+		}
+		return
+	}
 	parallelElems(len(src), func(lo, hi int) {
 		d, s := dst[lo:hi], src[lo:hi]
 		for i, v := range s {

@@ -40,11 +40,22 @@ func ParallelFor(n int, fn func(lo, hi int)) {
 	wg.Wait()
 }
 
+// elemGrain is the chunk of an element-wise pass worth a goroutine.
+const elemGrain = 1 << 15
+
+// elemsParallel reports whether parallelElems would split n elements.
+// Callers check it before building their closure, which escapes to the
+// goroutines and so is allocated even when it then runs inline: the
+// per-pixel calls of the SAM decoder made 80,000 such allocations a call.
+func elemsParallel(n int) bool {
+	return n >= 2*elemGrain && runtime.GOMAXPROCS(0) > 1
+}
+
 // parallelElems runs fn over [0, n) elements in parallel when n is large
 // enough to pay for the goroutines, in chunks of whole multiples of 8.
 func parallelElems(n int, fn func(lo, hi int)) {
-	const grain = 1 << 15
-	if n < 2*grain || runtime.GOMAXPROCS(0) == 1 {
+	const grain = elemGrain
+	if !elemsParallel(n) {
 		fn(0, n)
 		return
 	}

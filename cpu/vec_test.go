@@ -384,3 +384,16 @@ func BenchmarkLayerNorm768(b *testing.B) {
 		})
 	}
 }
+
+// Small element-wise calls (the SAM decoder makes one per pixel) must not
+// allocate: their closures escape to the worker goroutines.
+func TestSmallElementwiseCallsDoNotAllocate(t *testing.T) {
+	x := make([]float32, 64)
+	y := make([]float32, 64)
+	if n := testing.AllocsPerRun(100, func() { GELU(x) }); n != 0 {
+		t.Errorf("GELU of 64 values allocates %v times", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { Add(x, y) }); n != 0 {
+		t.Errorf("Add of 64 values allocates %v times", n)
+	}
+}
