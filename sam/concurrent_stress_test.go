@@ -2,6 +2,7 @@ package sam
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -57,4 +58,39 @@ func equalF32(a, b []float32) bool {
 		}
 	}
 	return true
+}
+
+// TestDecodeSteadyStateAllocation checks that a warm Decode takes its
+// temporaries from the decoder's arena. On sam-vit-base's decoder (zero
+// weights: only the sizes matter) each image-sized temporary is 4 MiB; a
+// warm call may allocate its outputs and per-token slices, not those.
+func TestDecodeSteadyStateAllocation(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes what allocates")
+	}
+	_, c := loadManifest(t)
+	m, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Prepare()
+	emb := newEmbedding(nn.New(1, 256, 64, 64))
+	p := &Prompts{Boxes: [][4]float32{{100, 200, 600, 700}}}
+	ctx := context.Background()
+	decode := func() (uint64, int) {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		out, err := m.Decode(ctx, emb, p, true)
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return after.TotalAlloc - before.TotalAlloc, 4 * len(nn.Data(out.Masks))
+	}
+	cold, _ := decode()
+	warm, outBytes := decode()
+	t.Logf("first call allocated %d bytes, second %d (masks %d)", cold, warm, outBytes)
+	if limit := uint64(outBytes) + 2<<20; warm > limit {
+		t.Errorf("warm Decode allocated %d bytes, want at most the %d-byte masks + 2 MiB (an image-sized temporary is 4 MiB)", warm, outBytes)
+	}
 }

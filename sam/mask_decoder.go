@@ -69,6 +69,8 @@ type MaskDecoder struct {
 	OutputHypernetworksMLPs []FeedForward      `gsam:"output_hypernetworks_mlps"`
 	IOUPredictionHead       FeedForward        `gsam:"iou_prediction_head"`
 	Config                  MaskDecoderConfig
+
+	arenas *nn.Arenas // temporaries reused across calls
 }
 
 // NewMaskDecoder allocates the decoder from its config.
@@ -83,6 +85,7 @@ func NewMaskDecoder(c MaskDecoderConfig) MaskDecoder {
 		UpscaleConv2:      nn.NewConvTranspose2d(C/4, C/8, 2, 2),
 		IOUPredictionHead: NewFeedForward(C, c.IOUHeadHiddenDim, M, c.IOUHeadDepth),
 		Config:            c,
+		arenas:            &nn.Arenas{},
 	}
 	for i := 0; i < M; i++ {
 		d.OutputHypernetworksMLPs = append(d.OutputHypernetworksMLPs, NewFeedForward(C, C, C/8, 3))
@@ -109,17 +112,17 @@ func NewMaskDecoder(c MaskDecoderConfig) MaskDecoder {
 // attend runs the attention block m on row-major slices: queries [Lq, C],
 // keys and values [Lk, C], and returns a new [Lq, C]. Heads are read and
 // written in place (strided), without split/merge permutes.
-func attend(m *nn.MultiHeadAttention, q []float32, Lq int, k, v []float32, Lk int) []float32 {
+func attend(m *nn.MultiHeadAttention, q []float32, Lq int, k, v []float32, Lk int, ar *nn.Arena) []float32 {
 	E, C, H := m.Q.Out(), m.Q.In(), m.Heads
 	D := E / H
-	Q := make([]float32, Lq*E)
-	K := make([]float32, Lk*E)
-	V := make([]float32, Lk*E)
+	Q := ar.Floats(Lq * E)
+	K := ar.Floats(Lk * E)
+	V := ar.Floats(Lk * E)
 	m.Q.ForwardSlice(Q, q, Lq)
 	m.K.ForwardSlice(K, k, Lk)
 	m.V.ForwardSlice(V, v, Lk)
 	scale := float32(1 / math.Sqrt(float64(D)))
-	o := make([]float32, Lq*E)
+	o := ar.Floats(Lq * E)
 	// Units are (head, block of query rows), each with its own score block.
 	rb := min(Lq, max(1, 8192/max(Lk, 1)))
 	nb := (Lq + rb - 1) / rb
@@ -134,14 +137,14 @@ func attend(m *nn.MultiHeadAttention, q []float32, Lq int, k, v []float32, Lk in
 			cpu.Sgemm(false, false, r1-r0, D, Lk, 1, s, Lk, V[h*D:], E, 0, o[r0*E+h*D:], E)
 		}
 	})
-	out := make([]float32, Lq*C)
+	out := ar.Floats(Lq * C)
 	m.Out.ForwardSlice(out, o, Lq)
 	return out
 }
 
-// sum returns a+b as a new slice, over several cores for long inputs.
-func sum(a, b []float32) []float32 {
-	y := make([]float32, len(a))
+// sum returns a+b in a new slice, over several cores for long inputs.
+func sum(a, b []float32, ar *nn.Arena) []float32 {
+	y := ar.Floats(len(a))
 	cpu.ParallelFor((len(a)+(1<<14)-1)>>14, func(lo, hi int) {
 		lo, hi = lo<<14, min(hi<<14, len(a))
 		ya, aa, bb := y[lo:hi], a[lo:hi], b[lo:hi]
@@ -155,25 +158,25 @@ func sum(a, b []float32) []float32 {
 // forward runs one block on queries [L, C], keys [N, C] and k = keys +
 // keyPE (all owned by the block, which overwrites them) and returns the new
 // queries, keys and k, and the image → token attention output [N, C].
-func (b *TwoWayBlock) forward(queries []float32, L int, keys, k []float32, N int, queryPE, keyPE []float32) ([]float32, []float32, []float32, []float32) {
+func (b *TwoWayBlock) forward(queries []float32, L int, keys, k []float32, N int, queryPE, keyPE []float32, ar *nn.Arena) ([]float32, []float32, []float32, []float32) {
 	if b.SkipFirstLayerPE {
-		queries = attend(&b.SelfAttn, queries, L, queries, queries, L)
+		queries = attend(&b.SelfAttn, queries, L, queries, queries, L, ar)
 	} else {
-		q := sum(queries, queryPE)
-		addTo(queries, attend(&b.SelfAttn, q, L, q, queries, L))
+		q := sum(queries, queryPE, ar)
+		addTo(queries, attend(&b.SelfAttn, q, L, q, queries, L, ar))
 	}
 	b.LayerNorm1.ForwardInPlace(queries)
 
-	q := sum(queries, queryPE)
-	addTo(queries, attendTokensToImage(&b.CrossAttnTokenToImage, q, L, k, keys, N))
+	q := sum(queries, queryPE, ar)
+	addTo(queries, attendTokensToImage(&b.CrossAttnTokenToImage, q, L, k, keys, N, ar))
 	b.LayerNorm2.ForwardInPlace(queries)
 
 	addTo(queries, b.MLP.forward(queries, L))
 	b.LayerNorm3.ForwardInPlace(queries)
 
 	// keys have not changed since k was formed.
-	q = sum(queries, queryPE)
-	attnOut := attendImageToTokens(&b.CrossAttnImageToToken, k, N, q, queries, L)
+	q = sum(queries, queryPE, ar)
+	attnOut := attendImageToTokens(&b.CrossAttnImageToToken, k, N, q, queries, L, ar)
 	// keys = LayerNorm4(keys + attnOut) and the next k, in one pass.
 	ln := &b.LayerNorm4
 	lw, lb := nn.Data(ln.Weight), nn.Data(ln.Bias)
@@ -210,7 +213,7 @@ func (d *MaskDecoder) Forward(imageEmb *tensor.Dense, imagePE []float32, sparse,
 	if dense == nil {
 		return nil, fmt.Errorf("sam: no dense prompt embedding")
 	}
-	return d.forward(decoderImage{emb: imageEmb, keyPE: transposeTiled(imagePE, nil, C, len(imagePE)/C)}, sparse, dense, nil, multimask, nil)
+	return d.forward(decoderImage{emb: imageEmb, keyPE: transposeTiled(imagePE, nil, C, len(imagePE)/C, nil)}, sparse, dense, nil, multimask, nil)
 }
 
 // decoderImage is the image side of the decoder: the embedding [1, C, h, w],
@@ -263,11 +266,18 @@ func (d *MaskDecoder) forward(img decoderImage, sparse, dense *tensor.Dense, noM
 	if tr != nil {
 		traces = make([]map[string]*tensor.Dense, P)
 	}
+	// Temporaries come from an arena that the next call reuses; a traced
+	// call keeps some of them, so it allocates afresh.
+	var ar *nn.Arena
+	if tr == nil {
+		ar = d.arenas.Get()
+		defer d.arenas.Put(ar)
+	}
 	var base []float32 // image tokens, shared by the prompts
 	if img.tokens != nil {
 		base = img.tokens
 	} else {
-		base = transposeTiled(nn.Data(img.emb), nil, C, N)
+		base = transposeTiled(nn.Data(img.emb), nil, C, N, ar)
 	}
 	// Every step inside runs over both cores; prompts go one after another.
 	for p := 0; p < P; p++ {
@@ -277,18 +287,20 @@ func (d *MaskDecoder) forward(img decoderImage, sparse, dense *tensor.Dense, noM
 			keep = func(n string, t *tensor.Dense) { traces[p][n] = t }
 		}
 		// Image side: embedding plus dense prompt, as tokens [N, C].
+		mark := ar.Mark()
 		var keys []float32
 		if dense == nil {
-			keys = addRows(base, noMask)
+			keys = addRows(base, noMask, ar)
 		} else {
 			dp := 0
 			if dense.Shape()[0] > 1 {
 				dp = p
 			}
-			keys = transposeTiled(nn.Data(dense)[dp*C*N:(dp+1)*C*N], nil, C, N)
+			keys = transposeTiled(nn.Data(dense)[dp*C*N:(dp+1)*C*N], nil, C, N, ar)
 			cpu.Add(keys, base)
 		}
-		d.decodeOne(p, output, keys, img.keyPE, sparse, T, h, w, lo, hi, masks[p*K*16*N:(p+1)*K*16*N], iou[p*M:(p+1)*M], keep)
+		d.decodeOne(p, output, keys, img.keyPE, sparse, T, h, w, lo, hi, masks[p*K*16*N:(p+1)*K*16*N], iou[p*M:(p+1)*M], keep, ar)
+		ar.Release(mark)
 	}
 	if tr != nil {
 		// The reference stacks prompts on axis 1 for tokens and axis 0 for keys.
@@ -311,9 +323,9 @@ func (d *MaskDecoder) forward(img decoderImage, sparse, dense *tensor.Dense, noM
 
 // addRows returns x [rows, len(v)] with v added to every row, over several
 // cores.
-func addRows(x, v []float32) []float32 {
+func addRows(x, v []float32, ar *nn.Arena) []float32 {
 	C := len(v)
-	y := make([]float32, len(x))
+	y := ar.Floats(len(x))
 	cpu.ParallelFor(len(x)/C, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			yr, xr := y[r*C:(r+1)*C], x[r*C:(r+1)*C]
@@ -340,10 +352,10 @@ func stack(traces []map[string]*tensor.Dense, name string) *tensor.Dense {
 
 // transposeTiled returns src [rows, cols] transposed to [cols, rows], plus
 // add (in the result's layout) when add is not nil, in cache-sized tiles
-// over several cores.
-func transposeTiled(src, add []float32, rows, cols int) []float32 {
+// over several cores. The result comes from ar (nil: a new slice).
+func transposeTiled(src, add []float32, rows, cols int, ar *nn.Arena) []float32 {
 	const tile = 32
-	dst := make([]float32, rows*cols)
+	dst := ar.Floats(rows * cols)
 	nc := (cols + tile - 1) / tile
 	cpu.ParallelFor(nc, func(c0, c1 int) {
 		for ct := c0; ct < c1; ct++ {
@@ -366,20 +378,21 @@ func transposeTiled(src, add []float32, rows, cols int) []float32 {
 }
 
 // upscale is a 2×2, stride-2 ConvTranspose2d on channels-last tokens
-// x [h*w, Cin], returning channels-last [2h*2w, Cout]; post, if not nil,
-// is applied in place to each output pixel's Cout values (pixel index i)
-// before they are stored. With store false nothing is kept (post consumes
-// each pixel) and the result is nil.
-func upscale(c *nn.ConvTranspose2d, x []float32, h, w int, post func(i int, px []float32), store bool) []float32 {
+// x [h*w, Cin]. Input pixel r = iy*w + ix gives the output pixels
+// (2iy+i, 2ix+j): its product row x_r·W, bias added, holds their channels
+// at offset (2i+j)*Cout. upscale computes these rows for blocks of input
+// pixels, one parallel GEMM each (about a megabyte of rows, in cache), and
+// hands every block to emit(r0, r1, rows) in parallel pieces, rows holding
+// pixels r0..r1-1 ([r1-r0, 4, Cout], owned by emit until it returns).
+func upscale(c *nn.ConvTranspose2d, x []float32, h, w int, ar *nn.Arena, emit func(r0, r1 int, rows []float32)) {
 	ws := c.Weight.Shape()
 	Cin, Cout := ws[0], ws[1]
 	if ws[2] != 2 || ws[3] != 2 || c.Stride != 2 {
 		panic(fmt.Sprintf("sam: upscaling conv must be 2×2 stride 2, got %v stride %d", ws, c.Stride))
 	}
-	// Weight [Cin, Cout, i, j] → [Cin, (i, j, Cout)], so that each input
-	// pixel's product row holds, per (i, j), a contiguous output pixel.
+	// Weight [Cin, Cout, i, j] → [Cin, (i, j, Cout)].
 	wt := nn.Data(c.Weight)
-	wp := make([]float32, Cin*4*Cout)
+	wp := ar.Floats(Cin * 4 * Cout)
 	for ci := 0; ci < Cin; ci++ {
 		for o := 0; o < Cout; o++ {
 			for ij := 0; ij < 4; ij++ {
@@ -387,54 +400,39 @@ func upscale(c *nn.ConvTranspose2d, x []float32, h, w int, post func(i int, px [
 			}
 		}
 	}
-	// The bias rides in the product: each block's rows start as the bias
-	// (tiled over i, j) and the GEMM accumulates onto them.
 	bias := nn.Data(c.Bias)
-	biasRow := make([]float32, 4*Cout)
-	for ij := 0; ij < 4; ij++ {
-		copy(biasRow[ij*Cout:], bias)
-	}
-	OW := 2 * w
-	var y []float32
-	if store {
-		y = make([]float32, 4*h*w*Cout)
-	}
-	// Blocks of input rows: the product of a block stays in cache while it
-	// is scattered to the output pixels.
-	const rowsPer = 4
-	cpu.ParallelFor((h+rowsPer-1)/rowsPer, func(b0, b1 int) {
-		contrib := make([]float32, rowsPer*w*4*Cout)
-		for b := b0; b < b1; b++ {
-			y0, y1 := b*rowsPer, min(b*rowsPer+rowsPer, h)
-			n := (y1 - y0) * w
-			for r := 0; r < n; r++ {
-				copy(contrib[r*4*Cout:(r+1)*4*Cout], biasRow)
+	n := h * w
+	per := max(1, min(n, (1<<18)/(4*Cout)))
+	contrib := ar.Floats(per * 4 * Cout)
+	for b0 := 0; b0 < n; b0 += per {
+		b1 := min(b0+per, n)
+		cpu.Sgemm(false, false, b1-b0, 4*Cout, Cin, 1, x[b0*Cin:], Cin, wp, 4*Cout, 0, contrib, 4*Cout)
+		cpu.ParallelFor(b1-b0, func(r0, r1 int) {
+			rows := contrib[r0*4*Cout : r1*4*Cout]
+			for q := 0; q < len(rows); q += Cout {
+				cpu.Add(rows[q:q+Cout], bias)
 			}
-			cpu.Sgemm(false, false, n, 4*Cout, Cin, 1, x[y0*w*Cin:], Cin, wp, 4*Cout, 1, contrib, 4*Cout)
-			for iy := y0; iy < y1; iy++ {
-				for ix := 0; ix < w; ix++ {
-					row := contrib[((iy-y0)*w+ix)*4*Cout:]
-					for ij := 0; ij < 4; ij++ {
-						i, j := ij>>1, ij&1
-						px := (2*iy+i)*OW + 2*ix + j
-						v := row[ij*Cout : (ij+1)*Cout]
-						if post != nil {
-							post(px, v)
-						}
-						if store {
-							copy(y[px*Cout:(px+1)*Cout], v)
-						}
-					}
-				}
-			}
+			emit(b0+r0, b0+r1, rows)
+		})
+	}
+}
+
+// scatterPixels writes the rows of upscale's emit for input pixels r0..r1-1
+// of a w-wide map to their output pixels in y [2h*2w, Cout].
+func scatterPixels(y []float32, r0, r1, w, Cout int, rows []float32) {
+	for r := r0; r < r1; r++ {
+		iy, ix := r/w, r%w
+		for ij := 0; ij < 4; ij++ {
+			px := (2*iy+ij>>1)*2*w + 2*ix + ij&1
+			src := rows[((r-r0)*4+ij)*Cout : ((r-r0)*4+ij+1)*Cout]
+			copy(y[px*Cout:(px+1)*Cout], src)
 		}
-	})
-	return y
+	}
 }
 
 // decodeOne runs prompt p on the image tokens keys [h*w, C] (owned),
 // writing masks lo..hi-1 [hi-lo, 4h*4w] and its M IoU scores.
-func (d *MaskDecoder) decodeOne(p int, output, keys, keyPE []float32, sparse *tensor.Dense, T, h, w, lo, hi int, masks, iou []float32, keep func(string, *tensor.Dense)) {
+func (d *MaskDecoder) decodeOne(p int, output, keys, keyPE []float32, sparse *tensor.Dense, T, h, w, lo, hi int, masks, iou []float32, keep func(string, *tensor.Dense), ar *nn.Arena) {
 	C, M := d.Config.HiddenSize, d.Config.NumMultimaskOutputs+1
 	N := h * w
 	L := 1 + M + T
@@ -443,18 +441,18 @@ func (d *MaskDecoder) decodeOne(p int, output, keys, keyPE []float32, sparse *te
 	queries := append([]float32(nil), queryPE...)
 
 	tf := &d.Transformer
-	k := sum(keys, keyPE)
+	k := sum(keys, keyPE, ar)
 	for i := range tf.Layers {
 		var attnOut []float32
-		queries, keys, k, attnOut = tf.Layers[i].forward(queries, L, keys, k, N, queryPE, keyPE)
+		queries, keys, k, attnOut = tf.Layers[i].forward(queries, L, keys, k, N, queryPE, keyPE, ar)
 		if keep != nil {
 			keep(fmt.Sprintf("transformer.layers.%d.0", i), nn.FromData(append([]float32(nil), queries...), 1, 1, L, C))
 			keep(fmt.Sprintf("transformer.layers.%d.1", i), nn.FromData(append([]float32(nil), keys...), 1, 1, N, C))
 			keep(fmt.Sprintf("transformer.layers.%d.2", i), nn.FromData(attnOut, 1, 1, N, C))
 		}
 	}
-	q := sum(queries, queryPE)
-	addTo(queries, attendTokensToImage(&tf.FinalAttnTokenToImage, q, L, k, keys, N))
+	q := sum(queries, queryPE, ar)
+	addTo(queries, attendTokensToImage(&tf.FinalAttnTokenToImage, q, L, k, keys, N, ar))
 	tf.LayerNormFinalAttn.ForwardInPlace(queries)
 	if keep != nil {
 		keep("transformer.0", nn.FromData(append([]float32(nil), queries...), 1, 1, L, C))
@@ -462,8 +460,6 @@ func (d *MaskDecoder) decodeOne(p int, output, keys, keyPE []float32, sparse *te
 	}
 
 	// Upscale the image tokens 4×, channels-last: [h*w, C] → [4h*4w, C/8].
-	// Without tracing, LayerNorm2d and the GELUs run on each output pixel as
-	// the scatter writes it.
 	ln := &d.UpscaleLayerNorm
 	lw, lb := nn.Data(ln.Weight), nn.Data(ln.Bias)
 	C4 := d.UpscaleConv1.Weight.Shape()[1]
@@ -477,34 +473,45 @@ func (d *MaskDecoder) decodeOne(p int, output, keys, keyPE []float32, sparse *te
 		copy(hyper[(i-lo)*C8:], nn.Data(d.OutputHypernetworksMLPs[i].Forward(tok)))
 	}
 	if keep == nil {
-		// The second upscaling's pixels go straight into the masks: GELU,
-		// then one C/8-long dot product per kept mask.
-		up := upscale(&d.UpscaleConv1, keys, h, w, func(_ int, px []float32) {
-			cpu.LayerNorm(px, px, lw, lb, ln.Eps)
-			cpu.GELU(px)
-		}, true)
-		upscale(&d.UpscaleConv2, up, 2*h, 2*w, func(i int, px []float32) {
-			cpu.GELU(px)
-			for k := 0; k < K; k++ {
-				hk := hyper[k*C8 : (k+1)*C8]
-				hk = hk[:len(px)]
-				var s float32
-				for c, v := range px {
-					s += hk[c] * v
-				}
-				masks[k*16*N+i] = s
+		// LayerNorm2d and GELU run on the first upscaling's rows as they
+		// come; the second's go straight into the masks: GELU, then the
+		// hypernetwork products, one small GEMM per piece.
+		up := ar.Floats(4 * N * C4)
+		upscale(&d.UpscaleConv1, keys, h, w, ar, func(r0, r1 int, rows []float32) {
+			for q := 0; q < len(rows); q += C4 {
+				cpu.LayerNorm(rows[q:q+C4], rows[q:q+C4], lw, lb, ln.Eps)
 			}
-		}, false)
+			cpu.GELU(rows)
+			scatterPixels(up, r0, r1, w, C4, rows)
+		})
+		W2 := 2 * w
+		upscale(&d.UpscaleConv2, up, 2*h, W2, ar, func(r0, r1 int, rows []float32) {
+			cpu.GELU(rows)
+			n := 4 * (r1 - r0)
+			prod := make([]float32, K*n) // [K, (r, ij)]
+			cpu.Sgemm(false, true, K, n, C8, 1, hyper, C8, rows, C8, 0, prod, n)
+			for r := r0; r < r1; r++ {
+				iy, ix := r/W2, r%W2
+				for ij := 0; ij < 4; ij++ {
+					px := (2*iy+ij>>1)*2*W2 + 2*ix + ij&1
+					for k := 0; k < K; k++ {
+						masks[k*16*N+px] = prod[k*n+(r-r0)*4+ij]
+					}
+				}
+			}
+		})
 	} else {
-		up := upscale(&d.UpscaleConv1, keys, h, w, nil, true)
-		keep("upscale_conv1", nn.FromData(transposeTiled(up, nil, 4*N, C4), 1, C4, 2*h, 2*w))
+		up := ar.Floats(4 * N * C4)
+		upscale(&d.UpscaleConv1, keys, h, w, ar, func(r0, r1 int, rows []float32) { scatterPixels(up, r0, r1, w, C4, rows) })
+		keep("upscale_conv1", nn.FromData(transposeTiled(up, nil, 4*N, C4, nil), 1, C4, 2*h, 2*w))
 		cpu.LayerNormRows(up, lw, lb, C4, ln.Eps)
-		keep("upscale_layer_norm", nn.FromData(transposeTiled(up, nil, 4*N, C4), 1, C4, 2*h, 2*w))
+		keep("upscale_layer_norm", nn.FromData(transposeTiled(up, nil, 4*N, C4, nil), 1, C4, 2*h, 2*w))
 		cpu.GELU(up)
-		up = upscale(&d.UpscaleConv2, up, 2*h, 2*w, nil, true)
-		keep("upscale_conv2", nn.FromData(transposeTiled(up, nil, 16*N, C8), 1, C8, 4*h, 4*w))
-		cpu.GELU(up)
-		cpu.Sgemm(false, true, K, 16*N, C8, 1, hyper, C8, up, C8, 0, masks, 16*N)
+		up2 := ar.Floats(16 * N * C8)
+		upscale(&d.UpscaleConv2, up, 2*h, 2*w, ar, func(r0, r1 int, rows []float32) { scatterPixels(up2, r0, r1, 2*w, C8, rows) })
+		keep("upscale_conv2", nn.FromData(transposeTiled(up2, nil, 16*N, C8, nil), 1, C8, 4*h, 4*w))
+		cpu.GELU(up2)
+		cpu.Sgemm(false, true, K, 16*N, C8, 1, hyper, C8, up2, C8, 0, masks, 16*N)
 	}
 	copy(iou, nn.Data(d.IOUPredictionHead.Forward(nn.FromData(queries[:C], 1, C))))
 }
@@ -527,34 +534,34 @@ func factored(m *nn.MultiHeadAttention, L int) bool {
 // Q_h·(k·W_kᵀ + b_k)_hᵀ = (Q_h·W_k,h)·kᵀ + a per-row constant that softmax
 // drops, and A_h·(v·W_vᵀ + b_v)_h = (A_h·v)·W_v,hᵀ + b_v,h since each row of
 // A_h sums to 1: the image tokens are only ever multiplied by H·L rows.
-func attendTokensToImage(m *nn.MultiHeadAttention, q []float32, L int, k, v []float32, N int) []float32 {
+func attendTokensToImage(m *nn.MultiHeadAttention, q []float32, L int, k, v []float32, N int, ar *nn.Arena) []float32 {
 	if !factored(m, L) {
-		return attend(m, q, L, k, v, N)
+		return attend(m, q, L, k, v, N, ar)
 	}
 	E, C, H := m.Q.Out(), m.Q.In(), m.Heads
 	D := E / H
 	HL := H * L
 	scale := float32(1 / math.Sqrt(float64(D)))
-	Q := make([]float32, L*E)
+	Q := ar.Floats(L * E)
 	m.Q.ForwardSlice(Q, q, L)
 	wk, wv, bv := nn.Data(m.K.Weight), nn.Data(m.V.Weight), nn.Data(m.V.Bias)
-	G := make([]float32, HL*C) // [H, L, C]
+	G := ar.Floats(HL * C) // [H, L, C]
 	for h := 0; h < H; h++ {
 		cpu.Sgemm(false, false, L, C, D, scale, Q[h*D:], E, wk[h*D*C:], C, 0, G[h*L*C:], C)
 	}
-	S := make([]float32, HL*N)
+	S := ar.Floats(HL * N)
 	cpu.Sgemm(false, true, HL, N, C, 1, G, C, k, C, 0, S, N)
 	cpu.ParallelFor(HL, func(lo, hi int) { cpu.SoftmaxRows(S[lo*N:hi*N], N) })
-	R := make([]float32, HL*C)
+	R := ar.Floats(HL * C)
 	cpu.Sgemm(false, false, HL, C, N, 1, S, N, v, C, 0, R, C)
-	o := make([]float32, L*E)
+	o := ar.Floats(L * E)
 	for r := 0; r < L; r++ {
 		copy(o[r*E:(r+1)*E], bv)
 	}
 	for h := 0; h < H; h++ {
 		cpu.Sgemm(false, true, L, D, C, 1, R[h*L*C:], C, wv[h*D*C:], C, 1, o[h*D:], E)
 	}
-	out := make([]float32, L*C)
+	out := ar.Floats(L * C)
 	m.Out.ForwardSlice(out, o, L)
 	return out
 }
@@ -563,22 +570,22 @@ func attendTokensToImage(m *nn.MultiHeadAttention, q []float32, L int, k, v []fl
 // keys k and values v [L, C]. Per head the scores are
 // (q·W_q,hᵀ + b_q,h)·K_hᵀ = q·(W_q,hᵀ·K_hᵀ) + b_q,h·K_hᵀ, and the output
 // projection folds into the values: Σ_h A_h·(V_h·W_o,hᵀ) + b_o.
-func attendImageToTokens(m *nn.MultiHeadAttention, q []float32, N int, k, v []float32, L int) []float32 {
+func attendImageToTokens(m *nn.MultiHeadAttention, q []float32, N int, k, v []float32, L int, ar *nn.Arena) []float32 {
 	if !factored(m, L) {
-		return attend(m, q, N, k, v, L)
+		return attend(m, q, N, k, v, L, ar)
 	}
 	E, C, H := m.Q.Out(), m.Q.In(), m.Heads
 	D := E / H
 	HL := H * L
 	scale := float32(1 / math.Sqrt(float64(D)))
-	K := make([]float32, L*E)
-	V := make([]float32, L*E)
+	K := ar.Floats(L * E)
+	V := ar.Floats(L * E)
 	m.K.ForwardSlice(K, k, L)
 	m.V.ForwardSlice(V, v, L)
 	wq, bq, wo, bo := nn.Data(m.Q.Weight), nn.Data(m.Q.Bias), nn.Data(m.Out.Weight), nn.Data(m.Out.Bias)
-	BT := make([]float32, HL*C) // [H, L, C]: scale·K_h·W_q,h
-	U := make([]float32, HL*C)  // [H, L, C]: V_h·W_o,hᵀ
-	bias := make([]float32, HL) // scale·b_q,h·K_hᵀ
+	BT := ar.Floats(HL * C) // [H, L, C]: scale·K_h·W_q,h
+	U := ar.Floats(HL * C)  // [H, L, C]: V_h·W_o,hᵀ
+	bias := ar.Floats(HL)   // scale·b_q,h·K_hᵀ
 	for h := 0; h < H; h++ {
 		cpu.Sgemm(false, false, L, C, D, scale, K[h*D:], E, wq[h*D*C:], C, 0, BT[h*L*C:], C)
 		cpu.Sgemm(false, true, L, C, D, 1, V[h*D:], E, wo[h*D:], E, 0, U[h*L*C:], C)
@@ -590,9 +597,9 @@ func attendImageToTokens(m *nn.MultiHeadAttention, q []float32, N int, k, v []fl
 			bias[h*L+l] = scale * s
 		}
 	}
-	S := make([]float32, N*HL)
+	S := ar.Floats(N * HL)
 	cpu.Sgemm(false, true, N, HL, C, 1, q, C, BT, C, 0, S, HL)
-	out := make([]float32, N*C)
+	out := ar.Floats(N * C)
 	cpu.ParallelFor(N, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			row := S[r*HL : (r+1)*HL]

@@ -95,7 +95,7 @@ func (m *Model) Prepare() {
 func (m *Model) tokenPE() []float32 {
 	C := 2 * m.Config.VisionConfig.NumPosFeats
 	wide := m.SharedImageEmbedding.imageWide(m.Config.PromptEncoderConfig.ImageEmbeddingSize)
-	return transposeTiled(wide, nil, C, len(wide)/C)
+	return transposeTiled(wide, nil, C, len(wide)/C, nil)
 }
 
 // Embedding is the image encoder's output for one image. Embed also keeps
@@ -113,7 +113,7 @@ func newEmbedding(e *tensor.Dense) *Embedding {
 	if len(s) != 4 {
 		return &Embedding{Embeddings: e}
 	}
-	return &Embedding{Embeddings: e, tokens: transposeTiled(nn.Data(e), nil, s[1], s[2]*s[3])}
+	return &Embedding{Embeddings: e, tokens: transposeTiled(nn.Data(e), nil, s[1], s[2]*s[3], nil)}
 }
 
 // Embed runs the image encoder on pixel values [1, 3, S, S] (S = image_size,

@@ -38,7 +38,7 @@ func (p *PatchEmbeddings) tokens(pix []float32, Cin, H, W int) []float32 {
 	if ws[1] != Cin || ws[3] != k || c.Stride != k || c.Padding != 0 || c.Groups > 1 {
 		t := c.Forward(nn.FromData(pix, 1, Cin, H, W))
 		oh, ow := c.OutSize(H, W)
-		return transposeTiled(nn.Data(t), nil, C, oh*ow)
+		return transposeTiled(nn.Data(t), nil, C, oh*ow, nil)
 	}
 	h, w := H/k, W/k
 	N, K := h*w, Cin*k*k
@@ -326,7 +326,7 @@ func (n *VisionNeck) forward(x []float32, h, w int, tr tracer) []float32 {
 	}
 	O2 := w2s[0]
 	emit := func(name string, t []float32, ch int) {
-		tr.emit(name, func() *tensor.Dense { return nn.FromData(transposeTiled(t, nil, N, ch), 1, ch, h, w) })
+		tr.emit(name, func() *tensor.Dense { return nn.FromData(transposeTiled(t, nil, N, ch, nil), 1, ch, h, w) })
 	}
 	// The 1×1 convolution is a product with the tokens.
 	t := make([]float32, N*O)
@@ -371,7 +371,7 @@ func (n *VisionNeck) forward(x []float32, h, w int, tr tracer) []float32 {
 	emit("vision_encoder.neck.conv2", u, O2)
 	cpu.LayerNormRows(u, nn.Data(n.LayerNorm2.Weight), nn.Data(n.LayerNorm2.Bias), O2, n.LayerNorm2.Eps)
 	emit("vision_encoder.neck.layer_norm2", u, O2)
-	return transposeTiled(u, nil, N, O2)
+	return transposeTiled(u, nil, N, O2, nil)
 }
 
 // forwardChannelsFirst is the neck for a second convolution other than

@@ -1,0 +1,5 @@
+//go:build !race
+
+package sam
+
+const raceEnabled = false
