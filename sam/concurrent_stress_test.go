@@ -88,7 +88,13 @@ func TestDecodeSteadyStateAllocation(t *testing.T) {
 		return after.TotalAlloc - before.TotalAlloc, 4 * len(nn.Data(out.Masks))
 	}
 	cold, _ := decode()
+	// The least of a few warm calls: a collection in between may drop
+	// pooled objects (sync.Pool), which is not what this checks.
 	warm, outBytes := decode()
+	for range 2 {
+		w, _ := decode()
+		warm = min(warm, w)
+	}
 	t.Logf("first call allocated %d bytes, second %d (masks %d)", cold, warm, outBytes)
 	if limit := uint64(outBytes) + 2<<20; warm > limit {
 		t.Errorf("warm Decode allocated %d bytes, want at most the %d-byte masks + 2 MiB (an image-sized temporary is 4 MiB)", warm, outBytes)

@@ -157,8 +157,9 @@ func sum(a, b []float32, ar *nn.Arena) []float32 {
 
 // forward runs one block on queries [L, C], keys [N, C] and k = keys +
 // keyPE (all owned by the block, which overwrites them) and returns the new
-// queries, keys and k, and the image → token attention output [N, C].
-func (b *TwoWayBlock) forward(queries []float32, L int, keys, k []float32, N int, queryPE, keyPE []float32, ar *nn.Arena) ([]float32, []float32, []float32, []float32) {
+// queries, keys and k, and with keepAttn the image → token attention
+// output [N, C].
+func (b *TwoWayBlock) forward(queries []float32, L int, keys, k []float32, N int, queryPE, keyPE []float32, keepAttn bool, ar *nn.Arena) ([]float32, []float32, []float32, []float32) {
 	if b.SkipFirstLayerPE {
 		queries = attend(&b.SelfAttn, queries, L, queries, queries, L, ar)
 	} else {
@@ -176,17 +177,21 @@ func (b *TwoWayBlock) forward(queries []float32, L int, keys, k []float32, N int
 
 	// keys have not changed since k was formed.
 	q = sum(queries, queryPE, ar)
-	attnOut := attendImageToTokens(&b.CrossAttnImageToToken, k, N, q, queries, L, ar)
-	// keys = LayerNorm4(keys + attnOut) and the next k, in one pass.
+	// keys += attention output: accumulated in place unless it is kept.
+	var attnOut []float32
+	if keepAttn {
+		attnOut = attendImageToTokens(&b.CrossAttnImageToToken, k, N, q, queries, L, nil, ar)
+		cpu.Add(keys, attnOut)
+	} else {
+		attendImageToTokens(&b.CrossAttnImageToToken, k, N, q, queries, L, keys, ar)
+	}
+	// keys = LayerNorm4(keys) and the next k, in one pass.
 	ln := &b.LayerNorm4
 	lw, lb := nn.Data(ln.Weight), nn.Data(ln.Bias)
 	C := len(lw)
 	cpu.ParallelFor(N, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			kr, ar, kp, pr := keys[r*C:(r+1)*C], attnOut[r*C:(r+1)*C], k[r*C:(r+1)*C], keyPE[r*C:(r+1)*C]
-			for i, v := range ar {
-				kr[i] += v
-			}
+			kr, kp, pr := keys[r*C:(r+1)*C], k[r*C:(r+1)*C], keyPE[r*C:(r+1)*C]
 			cpu.LayerNorm(kr, kr, lw, lb, ln.Eps)
 			for i, v := range kr {
 				kp[i] = v + pr[i]
@@ -444,7 +449,7 @@ func (d *MaskDecoder) decodeOne(p int, output, keys, keyPE []float32, sparse *te
 	k := sum(keys, keyPE, ar)
 	for i := range tf.Layers {
 		var attnOut []float32
-		queries, keys, k, attnOut = tf.Layers[i].forward(queries, L, keys, k, N, queryPE, keyPE, ar)
+		queries, keys, k, attnOut = tf.Layers[i].forward(queries, L, keys, k, N, queryPE, keyPE, keep != nil, ar)
 		if keep != nil {
 			keep(fmt.Sprintf("transformer.layers.%d.0", i), nn.FromData(append([]float32(nil), queries...), 1, 1, L, C))
 			keep(fmt.Sprintf("transformer.layers.%d.1", i), nn.FromData(append([]float32(nil), keys...), 1, 1, N, C))
@@ -569,10 +574,17 @@ func attendTokensToImage(m *nn.MultiHeadAttention, q []float32, L int, k, v []fl
 // attendImageToTokens is attend for N image queries q [N, C] over L token
 // keys k and values v [L, C]. Per head the scores are
 // (q·W_q,hᵀ + b_q,h)·K_hᵀ = q·(W_q,hᵀ·K_hᵀ) + b_q,h·K_hᵀ, and the output
-// projection folds into the values: Σ_h A_h·(V_h·W_o,hᵀ) + b_o.
-func attendImageToTokens(m *nn.MultiHeadAttention, q []float32, N int, k, v []float32, L int, ar *nn.Arena) []float32 {
+// projection folds into the values: Σ_h A_h·(V_h·W_o,hᵀ) + b_o. With acc
+// not nil the output is added to acc [N, C] (and returned) instead of
+// written to a new slice.
+func attendImageToTokens(m *nn.MultiHeadAttention, q []float32, N int, k, v []float32, L int, acc []float32, ar *nn.Arena) []float32 {
 	if !factored(m, L) {
-		return attend(m, q, N, k, v, L, ar)
+		o := attend(m, q, N, k, v, L, ar)
+		if acc == nil {
+			return o
+		}
+		cpu.Add(acc, o)
+		return acc
 	}
 	E, C, H := m.Q.Out(), m.Q.In(), m.Heads
 	D := E / H
@@ -599,14 +611,21 @@ func attendImageToTokens(m *nn.MultiHeadAttention, q []float32, N int, k, v []fl
 	}
 	S := ar.Floats(N * HL)
 	cpu.Sgemm(false, true, N, HL, C, 1, q, C, BT, C, 0, S, HL)
-	out := ar.Floats(N * C)
+	out := acc
+	if out == nil {
+		out = ar.Floats(N * C)
+	}
 	cpu.ParallelFor(N, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			row := S[r*HL : (r+1)*HL]
 			for i, b := range bias {
 				row[i] += b
 			}
-			copy(out[r*C:(r+1)*C], bo)
+			if acc == nil {
+				copy(out[r*C:(r+1)*C], bo)
+			} else {
+				cpu.Add(out[r*C:(r+1)*C], bo)
+			}
 		}
 		softmaxShortRows(S[lo*HL:hi*HL], L)
 	})
