@@ -77,14 +77,53 @@ func (a *Arena) Bytes() int {
 	return n
 }
 
-// Arenas is a free list of arenas for a model that serves concurrent calls:
+// FreeList keeps values of a model's per-call scratch types for reuse:
 // each call takes one with Get and gives it back with Put. Unlike a
-// sync.Pool it keeps its arenas across garbage collections, which is the
-// point; it holds at most as many as were in use at once.
-type Arenas struct {
+// sync.Pool it keeps them across garbage collections, which is the point;
+// it holds at most as many as were in use at once. The nil *FreeList hands
+// out new values and drops what it is given.
+type FreeList[T any] struct {
 	mu   sync.Mutex
-	free []*Arena
+	free []*T
 }
+
+// Get returns a value handed back by Put, or a new one.
+func (p *FreeList[T]) Get() *T {
+	if p == nil {
+		return new(T)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.free); n > 0 {
+		x := p.free[n-1]
+		p.free = p.free[:n-1]
+		return x
+	}
+	return new(T)
+}
+
+// Put keeps x for a later Get; x must no longer be used.
+func (p *FreeList[T]) Put(x *T) {
+	if p == nil || x == nil {
+		return
+	}
+	p.mu.Lock()
+	p.free = append(p.free, x)
+	p.mu.Unlock()
+}
+
+// Drop forgets the free values, returning their memory to the collector.
+func (p *FreeList[T]) Drop() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	p.free = nil
+	p.mu.Unlock()
+}
+
+// Arenas is a FreeList of arenas, each released when it is handed back.
+type Arenas struct{ list FreeList[Arena] }
 
 // Get returns a free arena, or a new one; the nil *Arenas returns the nil
 // *Arena (every buffer allocated afresh).
@@ -92,14 +131,7 @@ func (p *Arenas) Get() *Arena {
 	if p == nil {
 		return nil
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if n := len(p.free); n > 0 {
-		a := p.free[n-1]
-		p.free = p.free[:n-1]
-		return a
-	}
-	return &Arena{}
+	return p.list.Get()
 }
 
 // Put releases every buffer of a and keeps it for the next Get.
@@ -108,17 +140,12 @@ func (p *Arenas) Put(a *Arena) {
 		return
 	}
 	a.Release(0)
-	p.mu.Lock()
-	p.free = append(p.free, a)
-	p.mu.Unlock()
+	p.list.Put(a)
 }
 
-// Drop forgets the free arenas, returning their memory to the collector.
+// Drop forgets the free arenas.
 func (p *Arenas) Drop() {
-	if p == nil {
-		return
+	if p != nil {
+		p.list.Drop()
 	}
-	p.mu.Lock()
-	p.free = nil
-	p.mu.Unlock()
 }
