@@ -100,3 +100,44 @@ func TestDecodeSteadyStateAllocation(t *testing.T) {
 		t.Errorf("warm Decode allocated %d bytes, want at most the %d-byte masks + 2 MiB (an image-sized temporary is 4 MiB)", warm, outBytes)
 	}
 }
+
+// TestEmbedSteadyStateAllocation checks that a warm image-encoder call
+// reuses the encoder's scratch (tokens, qkv, windows, MLP hidden rows, the
+// attention workers' score blocks, the neck's im2col): sam-vit-base's
+// layers on a 256×256 input (16×16 tokens, 14×14 windows and global
+// attention), zero weights.
+func TestEmbedSteadyStateAllocation(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes what allocates")
+	}
+	_, c := loadManifest(t)
+	c.VisionConfig.ImageSize = 256
+	m, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Prepare()
+	pixels := nn.New(1, 3, 256, 256)
+	ctx := context.Background()
+	embed := func() (uint64, int) {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		e, err := m.Embed(ctx, pixels)
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return after.TotalAlloc - before.TotalAlloc, 4 * len(nn.Data(e.Embeddings))
+	}
+	cold, _ := embed()
+	warm, outBytes := embed()
+	for range 2 {
+		w, _ := embed()
+		warm = min(warm, w)
+	}
+	t.Logf("first call allocated %d bytes, warm %d (embedding %d)", cold, warm, outBytes)
+	// The embedding is returned twice (channels-first and as tokens).
+	if limit := uint64(2*outBytes) + 1<<20; warm > limit || warm > cold/4 {
+		t.Errorf("warm Embed allocated %d bytes (cold %d), want at most twice the %d-byte embedding + 1 MiB", warm, cold, outBytes)
+	}
+}

@@ -86,9 +86,20 @@ func (m *Model) LoadWeights(store *weights.Store) error {
 }
 
 // Prepare recomputes what is derived from the weights (the image-wide
-// positional embedding). Load calls it; call it after changing weights by hand.
+// positional embedding, the image encoder's relative position tables).
+// Load calls it; call it after changing weights by hand.
 func (m *Model) Prepare() {
 	m.keyPE = m.tokenPE()
+	v := &m.VisionEncoder
+	grid := v.Config.ImageSize / v.Config.PatchSize
+	for i := range v.Layers {
+		l := &v.Layers[i]
+		if ws := l.WindowSize; ws > 0 {
+			l.Attn.prepare(ws, ws)
+		} else {
+			l.Attn.prepare(grid, grid)
+		}
+	}
 }
 
 // tokenPE is the image-wide positional embedding as tokens [g*g, C].

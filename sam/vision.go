@@ -20,6 +20,8 @@ type VisionEncoder struct {
 	Layers     []VisionLayer   `gsam:"layers"`
 	Neck       VisionNeck      `gsam:"neck"`
 	Config     VisionConfig
+
+	work *nn.FreeList[visionWork] // scratch reused across calls
 }
 
 // PatchEmbeddings is the patch_size-strided convolution.
@@ -31,7 +33,7 @@ type PatchEmbeddings struct {
 // for the k×k, stride-k convolution: each patch's Cin×k×k pixels are
 // gathered (rows of k contiguous values, over both cores) and one GEMM
 // gives every token, channels-last.
-func (p *PatchEmbeddings) tokens(pix []float32, Cin, H, W int) []float32 {
+func (p *PatchEmbeddings) tokens(pix []float32, Cin, H, W int, wk *visionWork) []float32 {
 	c := &p.Projection
 	ws := c.Weight.Shape()
 	C, k := ws[0], ws[2]
@@ -42,7 +44,7 @@ func (p *PatchEmbeddings) tokens(pix []float32, Cin, H, W int) []float32 {
 	}
 	h, w := H/k, W/k
 	N, K := h*w, Cin*k*k
-	col := make([]float32, N*K)
+	col := wk.get(&wk.col, N*K)
 	cpu.ParallelFor(N, func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			py, px := t/w, t%w
@@ -55,7 +57,7 @@ func (p *PatchEmbeddings) tokens(pix []float32, Cin, H, W int) []float32 {
 			}
 		}
 	})
-	x := make([]float32, N*C)
+	x := wk.get(&wk.x, N*C)
 	beta := float32(0)
 	if c.Bias != nil {
 		bias := nn.Data(c.Bias)
@@ -85,6 +87,20 @@ type VisionAttention struct {
 	RelPosH *tensor.Dense `gsam:"rel_pos_h"` // [2*size-1, head_dim]
 	RelPosW *tensor.Dense `gsam:"rel_pos_w"`
 	Heads   int
+
+	// The relative position tables for wh×ww windows, from prepare.
+	relH, relW []float32
+	relSize    [2]int
+}
+
+// prepare computes the relative position tables for wh×ww windows once;
+// call it again after changing the weights.
+func (a *VisionAttention) prepare(wh, ww int) {
+	if a.RelPosH == nil {
+		return
+	}
+	a.relH, a.relW = getRelPos(wh, wh, a.RelPosH), getRelPos(ww, ww, a.RelPosW)
+	a.relSize = [2]int{wh, ww}
 }
 
 // MLPBlock is lin1 → activation → lin2 (SamMLPBlock).
@@ -116,6 +132,7 @@ func NewVisionEncoder(c VisionConfig) VisionEncoder {
 			LayerNorm2: nn.NewLayerNorm2d(c.OutputChannels, 1e-6),
 		},
 		Config: c,
+		work:   &nn.FreeList[visionWork]{},
 	}
 	if c.UseAbsPos {
 		e.PosEmbed = nn.New(1, grid, grid, C)
@@ -199,7 +216,10 @@ func (e *VisionEncoder) forward(ctx context.Context, pixels *tensor.Dense, tr tr
 	out := make([]float32, 0, B*c.OutputChannels*h*w)
 	for b := 0; b < B; b++ {
 		// Tokens are kept channels-last, [h*w, C], as the reference's [B, h, w, C].
-		x := e.PatchEmbed.tokens(pd[b*s[1]*s[2]*s[3]:(b+1)*s[1]*s[2]*s[3]], s[1], s[2], s[3])
+		// Scratch buffers for this image, reused by every layer and by
+		// the next call.
+		wk := e.work.Get()
+		x := e.PatchEmbed.tokens(pd[b*s[1]*s[2]*s[3]:(b+1)*s[1]*s[2]*s[3]], s[1], s[2], s[3], wk)
 		tr.emit("vision_encoder.patch_embed", func() *tensor.Dense { return nn.FromData(x, 1, h, w, C) })
 		if e.PosEmbed != nil {
 			pos := nn.Data(e.PosEmbed)
@@ -208,27 +228,35 @@ func (e *VisionEncoder) forward(ctx context.Context, pixels *tensor.Dense, tr tr
 			}
 			cpu.Add(x, pos)
 		}
-		// Scratch buffers for this image, reused by every layer.
-		var wk visionWork
 		for i := range e.Layers {
 			if err := ctx.Err(); err != nil {
+				e.work.Put(wk)
 				return nil, err
 			}
-			e.Layers[i].forward(x, h, w, &wk)
+			e.Layers[i].forward(x, h, w, wk)
 			tr.emit(fmt.Sprintf("vision_encoder.layers.%d", i), func() *tensor.Dense {
 				return nn.FromData(nn.Clone(nn.FromData(x, len(x))).Float32s(), 1, h, w, C)
 			})
 		}
-		out = append(out, e.Neck.forward(x, h, w, tr)...)
+		out = append(out, e.Neck.forward(x, h, w, tr, wk)...)
+		e.work.Put(wk)
 	}
 	return nn.FromData(out, B, c.OutputChannels, h, w), nil
 }
 
 // visionWork holds one Forward's scratch buffers, grown as needed and
-// reused by every layer; each Forward has its own, so concurrent calls
-// share nothing.
+// reused by every layer and, through the encoder's free list, by later
+// calls; each running Forward has its own, so concurrent calls share
+// nothing.
 type visionWork struct {
-	y, qkv, win, o, hid []float32
+	x, col, y, qkv, win, o, hid []float32
+	neck                        [4][]float32
+	attn                        nn.FreeList[attnScratch] // one per attention worker
+}
+
+// attnScratch is an attention worker's score block and row buffers.
+type attnScratch struct {
+	scores, inv, rh, rw []float32
 }
 
 // get returns *p resized to n values (contents undefined).
@@ -316,7 +344,7 @@ func layerNormRows(n *nn.LayerNorm, x []float32) { n.ForwardInPlace(x) }
 // and the 3×3 convolution an im2col of contiguous pixel rows, both over
 // every core; the channels-first layouts appear only for tracing and in the
 // result.
-func (n *VisionNeck) forward(x []float32, h, w int, tr tracer) []float32 {
+func (n *VisionNeck) forward(x []float32, h, w int, tr tracer, wk *visionWork) []float32 {
 	ws := n.Conv1.Weight.Shape()
 	O, C, N := ws[0], ws[1], h*w
 	c2 := &n.Conv2
@@ -329,7 +357,7 @@ func (n *VisionNeck) forward(x []float32, h, w int, tr tracer) []float32 {
 		tr.emit(name, func() *tensor.Dense { return nn.FromData(transposeTiled(t, nil, N, ch, nil), 1, ch, h, w) })
 	}
 	// The 1×1 convolution is a product with the tokens.
-	t := make([]float32, N*O)
+	t := wk.get(&wk.neck[0], N*O)
 	cpu.Sgemm(false, true, N, O, C, 1, x, C, nn.Data(n.Conv1.Weight), C, 0, t, O)
 	emit("vision_encoder.neck.conv1", t, O)
 	cpu.LayerNormRows(t, nn.Data(n.LayerNorm1.Weight), nn.Data(n.LayerNorm1.Bias), O, n.LayerNorm1.Eps)
@@ -337,7 +365,7 @@ func (n *VisionNeck) forward(x []float32, h, w int, tr tracer) []float32 {
 
 	// 3×3, padding 1: col [N, (ky, kx, c)], weight [O2, (ky, kx, c)].
 	wt := nn.Data(c2.Weight)
-	wp := make([]float32, O2*9*O)
+	wp := wk.get(&wk.neck[1], O2*9*O)
 	for o := 0; o < O2; o++ {
 		for ci := 0; ci < O; ci++ {
 			for k := 0; k < 9; k++ {
@@ -345,7 +373,7 @@ func (n *VisionNeck) forward(x []float32, h, w int, tr tracer) []float32 {
 			}
 		}
 	}
-	col := make([]float32, N*9*O)
+	col := wk.get(&wk.neck[2], N*9*O)
 	cpu.ParallelFor(N, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			y, xx := p/w, p%w
@@ -360,12 +388,14 @@ func (n *VisionNeck) forward(x []float32, h, w int, tr tracer) []float32 {
 			}
 		}
 	})
-	u := make([]float32, N*O2)
+	u := wk.get(&wk.neck[3], N*O2)
 	if c2.Bias != nil {
 		bias := nn.Data(c2.Bias)
 		for p := 0; p < N; p++ {
 			copy(u[p*O2:(p+1)*O2], bias)
 		}
+	} else {
+		clear(u)
 	}
 	cpu.Sgemm(false, true, N, O2, 9*O, 1, col, 9*O, wp, 9*O, 1, u, O2)
 	emit("vision_encoder.neck.conv2", u, O2)
@@ -464,8 +494,11 @@ func (a *VisionAttention) forward(x, y []float32, h, w, ws int, wk *visionWork) 
 
 	var relH, relW []float32 // [wh, wh, D], [ww, ww, D]
 	if a.RelPosH != nil {
-		relH = getRelPos(wh, wh, a.RelPosH)
-		relW = getRelPos(ww, ww, a.RelPosW)
+		if a.relH != nil && a.relSize == [2]int{wh, ww} {
+			relH, relW = a.relH, a.relW
+		} else {
+			relH, relW = getRelPos(wh, wh, a.RelPosH), getRelPos(ww, ww, a.RelPosW)
+		}
 	}
 
 	// Tasks: (window, head, block of query rows); a block keeps the score
@@ -504,8 +537,10 @@ func (a *VisionAttention) forward(x, y []float32, h, w, ws int, wk *visionWork) 
 		}
 	}
 	cpu.ParallelFor(nWin*H*nBlk, func(t0, t1 int) {
-		scores, inv := make([]float32, block*L), make([]float32, block)
-		rh, rw := make([]float32, block*wh), make([]float32, block*ww)
+		sc := wk.attn.Get()
+		defer wk.attn.Put(sc)
+		scores, inv := wk.get(&sc.scores, block*L), wk.get(&sc.inv, block)
+		rh, rw := wk.get(&sc.rh, block*wh), wk.get(&sc.rw, block*ww)
 		for task := t0; task < t1; task++ {
 			attend(task, scores, rh, rw, inv)
 		}
