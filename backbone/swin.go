@@ -157,6 +157,8 @@ type Swin struct {
 	// HiddenStatesNorms[i] normalises out stage Config.OutIndices[i]; bound
 	// as hidden_states_norms.<stage name> by Bind.
 	HiddenStatesNorms []nn.LayerNorm `gsam:"-"`
+
+	scratch cpu.FreeList[swinScratch] // the blocks' buffers, reused across calls
 }
 
 // SwinEmbeddings is the 4×4 patch projection and its LayerNorm.
@@ -280,7 +282,8 @@ func (s *Swin) Forward(ctx context.Context, pixelValues *tensor.Dense, pixelMask
 		maps = append(maps, FeatureMap{Features: f, Mask: InterpolateMask(pixelMask, B, H, W, h, w)})
 	}
 	emit(0, x, h, w)
-	sc := new(swinScratch)
+	sc := s.scratch.Get()
+	defer s.scratch.Put(sc)
 	for i := range s.Encoder.Layers {
 		st := &s.Encoder.Layers[i]
 		for j := range st.Blocks {

@@ -84,8 +84,9 @@ func (a *SwinSelfAttention) RelativePositionBias(window int) []float32 {
 	return out
 }
 
-// swinScratch holds the buffers one Forward reuses across blocks, so the
-// activations are allocated once per call rather than per block.
+// swinScratch holds the buffers one Forward reuses across blocks (and,
+// through Swin's free list, later calls), so the activations are not
+// allocated per block or per call.
 type swinScratch struct {
 	pos                               []int32
 	windows, qkv, ctx, normed, hidden []float32

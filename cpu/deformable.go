@@ -61,13 +61,14 @@ func MSDeformAttn(out, value []float32, spatialShapes [][2]int, levelStart []int
 
 // byHeadPool recycles the head-major copy of the value: fresh pages cost a
 // page fault each on first touch.
-var byHeadPool sync.Pool
+var byHeadPool FreeList[[]float32]
 
 func getByHead(n int) []float32 {
-	if p, ok := byHeadPool.Get().(*[]float32); ok && cap(*p) >= n {
-		return (*p)[:n]
+	p := byHeadPool.Get()
+	if cap(*p) < n {
+		*p = make([]float32, n)
 	}
-	return make([]float32, n)
+	return (*p)[:n]
 }
 
 // forChunks runs fn over [0, n) in blocks of grain on GOMAXPROCS goroutines

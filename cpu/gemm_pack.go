@@ -109,31 +109,8 @@ var gemmPool sync.Pool
 // gemmBufFree holds the packing buffers (two 4 MB B blocks and the
 // workers' A blocks) between calls. Unlike a sync.Pool it keeps them
 // across garbage collections, which would otherwise drop them every other
-// cycle and make the next large product allocate and fault them in again;
-// it keeps as many as were in use at once, up to a few per core.
-var gemmBufFree struct {
-	sync.Mutex
-	list []*gemmBufs
-}
-
-func getGemmBufs() *gemmBufs {
-	gemmBufFree.Lock()
-	defer gemmBufFree.Unlock()
-	if n := len(gemmBufFree.list); n > 0 {
-		b := gemmBufFree.list[n-1]
-		gemmBufFree.list = gemmBufFree.list[:n-1]
-		return b
-	}
-	return new(gemmBufs)
-}
-
-func putGemmBufs(b *gemmBufs) {
-	gemmBufFree.Lock()
-	defer gemmBufFree.Unlock()
-	if len(gemmBufFree.list) < 2*runtime.GOMAXPROCS(0) {
-		gemmBufFree.list = append(gemmBufFree.list, b)
-	}
-}
+// cycle and make the next large product allocate and fault them in again.
+var gemmBufFree FreeList[gemmBufs]
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
 func ceilDiv(x, m int) int { return (x + m - 1) / m }
@@ -203,7 +180,7 @@ func sgemmPacked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float
 		bl.workNext.Store(0)
 		bl.workDone.Store(0)
 	}
-	bufs := getGemmBufs()
+	bufs := gemmBufFree.Get()
 	g.bufs = bufs
 	need := g.kc * roundUp(min(n, g.nc), nr)
 	for i := range min(nblocks, 2) {
@@ -231,7 +208,7 @@ func sgemmPacked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float
 	g.run(0)
 	// Helpers may still be finishing units of the last block.
 	waitCount(&g.blocks[nblocks-1].workDone, g.units)
-	putGemmBufs(bufs)
+	gemmBufFree.Put(bufs)
 	g.release()
 }
 

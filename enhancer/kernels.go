@@ -1,8 +1,6 @@
 package enhancer
 
 import (
-	"sync"
-
 	"github.com/gsam-go/gsam/cpu"
 	"github.com/gsam-go/gsam/nn"
 )
@@ -34,15 +32,17 @@ func layerNorm(ln *nn.LayerNorm, x []float32) { ln.ForwardInPlace(x) }
 
 // scratch recycles the large temporary buffers of the image-sized passes:
 // fresh pages cost a page fault each on first touch, which for a 17,821-token
-// image is a visible share of a layer.
-var scratch sync.Pool
+// image is a visible share of a layer. A FreeList, unlike a sync.Pool, keeps
+// them across garbage collections.
+var scratch cpu.FreeList[[]float32]
 
 // getScratch returns a buffer of n values (contents undefined).
 func getScratch(n int) []float32 {
-	if p, ok := scratch.Get().(*[]float32); ok && cap(*p) >= n {
-		return (*p)[:n]
+	p := scratch.Get()
+	if cap(*p) < n {
+		*p = make([]float32, n)
 	}
-	return make([]float32, n)
+	return (*p)[:n]
 }
 
 // putScratch hands a buffer from getScratch back.

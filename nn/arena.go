@@ -1,6 +1,6 @@
 package nn
 
-import "sync"
+import "github.com/gsam-go/gsam/cpu"
 
 // Arena hands out a call's temporary float32 buffers and takes them all back
 // at once, so that a model's steady-state calls reuse the same memory. Fresh
@@ -77,53 +77,9 @@ func (a *Arena) Bytes() int {
 	return n
 }
 
-// FreeList keeps values of a model's per-call scratch types for reuse:
-// each call takes one with Get and gives it back with Put. Unlike a
-// sync.Pool it keeps them across garbage collections, which is the point;
-// it holds at most as many as were in use at once. The nil *FreeList hands
-// out new values and drops what it is given.
-type FreeList[T any] struct {
-	mu   sync.Mutex
-	free []*T
-}
-
-// Get returns a value handed back by Put, or a new one.
-func (p *FreeList[T]) Get() *T {
-	if p == nil {
-		return new(T)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if n := len(p.free); n > 0 {
-		x := p.free[n-1]
-		p.free = p.free[:n-1]
-		return x
-	}
-	return new(T)
-}
-
-// Put keeps x for a later Get; x must no longer be used.
-func (p *FreeList[T]) Put(x *T) {
-	if p == nil || x == nil {
-		return
-	}
-	p.mu.Lock()
-	p.free = append(p.free, x)
-	p.mu.Unlock()
-}
-
-// Drop forgets the free values, returning their memory to the collector.
-func (p *FreeList[T]) Drop() {
-	if p == nil {
-		return
-	}
-	p.mu.Lock()
-	p.free = nil
-	p.mu.Unlock()
-}
-
-// Arenas is a FreeList of arenas, each released when it is handed back.
-type Arenas struct{ list FreeList[Arena] }
+// Arenas is a free list (cpu.FreeList) of arenas, each released when it
+// is handed back.
+type Arenas struct{ list cpu.FreeList[Arena] }
 
 // Get returns a free arena, or a new one; the nil *Arenas returns the nil
 // *Arena (every buffer allocated afresh).

@@ -21,7 +21,7 @@ type VisionEncoder struct {
 	Neck       VisionNeck      `gsam:"neck"`
 	Config     VisionConfig
 
-	work *nn.FreeList[visionWork] // scratch reused across calls
+	work *cpu.FreeList[visionWork] // scratch reused across calls
 }
 
 // PatchEmbeddings is the patch_size-strided convolution.
@@ -132,7 +132,7 @@ func NewVisionEncoder(c VisionConfig) VisionEncoder {
 			LayerNorm2: nn.NewLayerNorm2d(c.OutputChannels, 1e-6),
 		},
 		Config: c,
-		work:   &nn.FreeList[visionWork]{},
+		work:   &cpu.FreeList[visionWork]{},
 	}
 	if c.UseAbsPos {
 		e.PosEmbed = nn.New(1, grid, grid, C)
@@ -251,7 +251,7 @@ func (e *VisionEncoder) forward(ctx context.Context, pixels *tensor.Dense, tr tr
 type visionWork struct {
 	x, col, y, qkv, win, o, hid []float32
 	neck                        [4][]float32
-	attn                        nn.FreeList[attnScratch] // one per attention worker
+	attn                        cpu.FreeList[attnScratch] // one per attention worker
 }
 
 // attnScratch is an attention worker's score block and row buffers.
