@@ -60,14 +60,39 @@ func equalF32(a, b []float32) bool {
 	return true
 }
 
+// allocation returns the bytes the first call of call allocates and the
+// least that a few later ones do (a collection in between may drop pooled
+// objects, which is not what the callers check), with the size in bytes
+// of the output that call reports.
+func allocation(t *testing.T, call func() (outBytes int, err error)) (cold, warm uint64, outBytes int) {
+	t.Helper()
+	if raceEnabled {
+		t.Skip("the race detector changes what allocates")
+	}
+	measure := func() uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		n, err := call()
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outBytes = n
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	cold = measure()
+	warm = measure()
+	for range 2 {
+		warm = min(warm, measure())
+	}
+	return cold, warm, outBytes
+}
+
 // TestDecodeSteadyStateAllocation checks that a warm Decode takes its
 // temporaries from the decoder's arena. On sam-vit-base's decoder (zero
 // weights: only the sizes matter) each image-sized temporary is 4 MiB; a
 // warm call may allocate its outputs and per-token slices, not those.
 func TestDecodeSteadyStateAllocation(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector changes what allocates")
-	}
 	_, c := loadManifest(t)
 	m, err := New(c)
 	if err != nil {
@@ -76,26 +101,14 @@ func TestDecodeSteadyStateAllocation(t *testing.T) {
 	m.Prepare()
 	emb := newEmbedding(nn.New(1, 256, 64, 64))
 	p := &Prompts{Boxes: [][4]float32{{100, 200, 600, 700}}}
-	ctx := context.Background()
-	decode := func() (uint64, int) {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		out, err := m.Decode(ctx, emb, p, true)
-		runtime.ReadMemStats(&after)
+	cold, warm, outBytes := allocation(t, func() (int, error) {
+		out, err := m.Decode(context.Background(), emb, p, true)
 		if err != nil {
-			t.Fatal(err)
+			return 0, err
 		}
-		return after.TotalAlloc - before.TotalAlloc, 4 * len(nn.Data(out.Masks))
-	}
-	cold, _ := decode()
-	// The least of a few warm calls: a collection in between may drop
-	// pooled objects (sync.Pool), which is not what this checks.
-	warm, outBytes := decode()
-	for range 2 {
-		w, _ := decode()
-		warm = min(warm, w)
-	}
-	t.Logf("first call allocated %d bytes, second %d (masks %d)", cold, warm, outBytes)
+		return 4 * len(nn.Data(out.Masks)), nil
+	})
+	t.Logf("first call allocated %d bytes, warm %d (masks %d)", cold, warm, outBytes)
 	if limit := uint64(outBytes) + 2<<20; warm > limit {
 		t.Errorf("warm Decode allocated %d bytes, want at most the %d-byte masks + 2 MiB (an image-sized temporary is 4 MiB)", warm, outBytes)
 	}
@@ -107,9 +120,6 @@ func TestDecodeSteadyStateAllocation(t *testing.T) {
 // layers on a 256×256 input (16×16 tokens, 14×14 windows and global
 // attention), zero weights.
 func TestEmbedSteadyStateAllocation(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector changes what allocates")
-	}
 	_, c := loadManifest(t)
 	c.VisionConfig.ImageSize = 256
 	m, err := New(c)
@@ -118,23 +128,13 @@ func TestEmbedSteadyStateAllocation(t *testing.T) {
 	}
 	m.Prepare()
 	pixels := nn.New(1, 3, 256, 256)
-	ctx := context.Background()
-	embed := func() (uint64, int) {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		e, err := m.Embed(ctx, pixels)
-		runtime.ReadMemStats(&after)
+	cold, warm, outBytes := allocation(t, func() (int, error) {
+		e, err := m.Embed(context.Background(), pixels)
 		if err != nil {
-			t.Fatal(err)
+			return 0, err
 		}
-		return after.TotalAlloc - before.TotalAlloc, 4 * len(nn.Data(e.Embeddings))
-	}
-	cold, _ := embed()
-	warm, outBytes := embed()
-	for range 2 {
-		w, _ := embed()
-		warm = min(warm, w)
-	}
+		return 4 * len(nn.Data(e.Embeddings)), nil
+	})
 	t.Logf("first call allocated %d bytes, warm %d (embedding %d)", cold, warm, outBytes)
 	// The embedding is returned twice (channels-first and as tokens).
 	if limit := uint64(2*outBytes) + 1<<20; warm > limit || warm > cold/4 {
