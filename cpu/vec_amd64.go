@@ -30,3 +30,9 @@ func sqDevF64AVX2(x *float32, n int, mean float64) float64
 
 //go:noescape
 func normApplyAVX2(dst, src, w, b *float32, n int, mean, inv float64)
+
+//go:noescape
+func reluAVX2(x *float32, n int)
+
+//go:noescape
+func addAVX2(dst, src *float32, n int)

@@ -593,3 +593,74 @@ DATA vconst<>+948(SB)/4, $0xff800000
 DATA vconst<>+952(SB)/4, $0xff800000
 DATA vconst<>+956(SB)/4, $0xff800000
 GLOBL vconst<>(SB), RODATA|NOPTR, $960
+
+// func reluAVX2(x *float32, n int)
+// x = max(x, 0); a NaN stays NaN (VMAXPS returns its second source, x,
+// when either is NaN).
+TEXT ·reluAVX2(SB), NOSPLIT, $0-16
+	MOVQ   x+0(FP), SI
+	MOVQ   n+8(FP), CX
+	VXORPS Y15, Y15, Y15
+
+relu16:
+	CMPQ    CX, $16
+	JLT     relu8
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMAXPS  Y0, Y15, Y0
+	VMAXPS  Y1, Y15, Y1
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, 32(SI)
+	ADDQ    $64, SI
+	SUBQ    $16, CX
+	JMP     relu16
+
+relu8:
+	CMPQ    CX, $8
+	JLT     reludone
+	VMOVUPS (SI), Y0
+	VMAXPS  Y0, Y15, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    $32, SI
+	SUBQ    $8, CX
+	JMP     relu8
+
+reludone:
+	VZEROUPPER
+	RET
+
+// func addAVX2(dst, src *float32, n int)
+// dst += src.
+TEXT ·addAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+add16:
+	CMPQ    CX, $16
+	JLT     add8
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VADDPS  (SI), Y0, Y0
+	VADDPS  32(SI), Y1, Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JMP     add16
+
+add8:
+	CMPQ    CX, $8
+	JLT     adddone
+	VMOVUPS (DI), Y0
+	VADDPS  (SI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JMP     add8
+
+adddone:
+	VZEROUPPER
+	RET

@@ -11,6 +11,8 @@ func expSumAVX2(dst, src *float32, n int, m float32) float32 { panic("cpu: no AV
 func maxAVX2(x *float32, n int) float32                      { panic("cpu: no AVX2") }
 func scaleAVX2(x *float32, n int, s float32)                 { panic("cpu: no AVX2") }
 func geluAVX2(x *float32, n int)                             { panic("cpu: no AVX2") }
+func reluAVX2(x *float32, n int)                             { panic("cpu: no AVX2") }
+func addAVX2(dst, src *float32, n int)                       { panic("cpu: no AVX2") }
 func sumF64AVX2(x *float32, n int) float64                   { panic("cpu: no AVX2") }
 func sqDevF64AVX2(x *float32, n int, mean float64) float64   { panic("cpu: no AVX2") }
 func normApplyAVX2(dst, src, w, b *float32, n int, mean, inv float64) {

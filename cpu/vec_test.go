@@ -397,3 +397,48 @@ func TestSmallElementwiseCallsDoNotAllocate(t *testing.T) {
 		t.Errorf("Add of 64 values allocates %v times", n)
 	}
 }
+
+// TestReLUAndAddFastAndReference compares the AVX2 kernels with their Go
+// references on every length up to 40 (lanes and tails), then on a
+// parallel-sized slice; NaN stays NaN and negative zero is not negative.
+func TestReLUAndAddFastAndReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for n := 0; n <= 40; n++ {
+		x := make([]float32, n)
+		y := make([]float32, n)
+		for i := range x {
+			x[i], y[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
+		}
+		if n > 3 {
+			x[1], x[2], x[3] = float32(math.NaN()), float32(math.Copysign(0, -1)), float32(math.Inf(-1))
+		}
+		want := append([]float32(nil), x...)
+		reluGo(want)
+		got := append([]float32(nil), x...)
+		ReLU(got)
+		for i := range got {
+			if !(got[i] == want[i] || (got[i] != got[i] && want[i] != want[i])) || got[i] < 0 {
+				t.Fatalf("n=%d ReLU[%d] of %g = %g, want %g", n, i, x[i], got[i], want[i])
+			}
+		}
+		wantAdd := append([]float32(nil), x...)
+		addGo(wantAdd, y)
+		gotAdd := append([]float32(nil), x...)
+		Add(gotAdd, y)
+		for i := range gotAdd {
+			if gotAdd[i] != wantAdd[i] && !(gotAdd[i] != gotAdd[i] && wantAdd[i] != wantAdd[i]) {
+				t.Fatalf("n=%d Add[%d] = %g, want %g", n, i, gotAdd[i], wantAdd[i])
+			}
+		}
+	}
+	big := make([]float32, 1<<17+5)
+	for i := range big {
+		big[i] = float32(i%7) - 3
+	}
+	ReLU(big)
+	for i, v := range big {
+		if want := max(float32(i%7)-3, 0); v != want {
+			t.Fatalf("ReLU[%d] = %g, want %g", i, v, want)
+		}
+	}
+}
