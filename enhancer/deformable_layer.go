@@ -1,6 +1,7 @@
 package enhancer
 
 import (
+	"github.com/gsam-go/gsam/cpu"
 	"github.com/gsam-go/gsam/nn"
 	"gorgonia.org/tensor"
 )
@@ -59,33 +60,23 @@ func (l *DeformableLayer) forward(vision, posEmbed *tensor.Dense, mask []bool, r
 	return out, attnWeights
 }
 
-// activate applies the FFN activation in place. ReLU is written as max(v, 0),
-// which compiles without a branch: on the FFN's tens of millions of
-// half-negative values a data-dependent branch costs several times more.
-func activate(a nn.Activation, x []float32) {
-	if a == "relu" {
-		for i, v := range x {
-			x[i] = max(v, 0)
-		}
-		return
-	}
-	a.Apply(x)
-}
-
 // feedForward does h += fc2(act(fc1(h))) over rows×d values, a block of
-// rows at a time so the wide hidden activation stays in cache.
+// rows at a time so the wide hidden activation stays in cache; fc2's
+// product accumulates straight into h.
 func feedForward(fc1, fc2 *nn.Linear, act nn.Activation, h []float32, rows, d int) {
 	const block = 512
-	mid := make([]float32, min(rows, block)*fc1.Out())
-	y := make([]float32, min(rows, block)*d)
+	hid := fc1.Out()
+	mid := getScratch(min(rows, block) * hid)
+	defer putScratch(mid)
+	w2 := nn.Data(fc2.Weight)
 	for r0 := 0; r0 < rows; r0 += block {
 		n := min(block, rows-r0)
 		x := h[r0*d : (r0+n)*d]
 		fc1.ForwardSlice(mid, x, n)
-		activate(act, mid[:n*fc1.Out()])
-		fc2.ForwardSlice(y, mid, n)
-		for i, v := range y[:n*d] {
-			x[i] += v
+		act.Apply(mid[:n*hid])
+		if fc2.Bias != nil {
+			cpu.AddBias(x, nn.Data(fc2.Bias))
 		}
+		cpu.Sgemm(false, true, n, d, hid, 1, mid, hid, w2, hid, 1, x, d)
 	}
 }

@@ -27,13 +27,7 @@ func ReLU(x *tensor.Dense) *tensor.Dense {
 }
 
 // ReLUInPlace applies ReLU to x.
-func ReLUInPlace(x []float32) {
-	for i, v := range x {
-		if v < 0 {
-			x[i] = 0
-		}
-	}
-}
+func ReLUInPlace(x []float32) { cpu.ReLU(x) }
 
 // Sigmoid returns 1/(1+e^-x).
 func Sigmoid(x *tensor.Dense) *tensor.Dense {
