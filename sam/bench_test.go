@@ -67,6 +67,28 @@ func BenchmarkMaskDecoderOneBox(b *testing.B) {
 	b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
 }
 
+// BenchmarkMaskDecoderFourBoxes decodes four box prompts in one call, as
+// Grounded-SAM does with the detector's boxes: the prompts run side by
+// side, one per core. Reports ms per box.
+func BenchmarkMaskDecoderFourBoxes(b *testing.B) {
+	m := fullSizeModel(b)
+	e := nn.New(1, 256, 64, 64)
+	d := nn.Data(e)
+	for i := range d {
+		d[i] = float32(i%97)/97 - 0.5
+	}
+	emb := newEmbedding(e)
+	prompts := &Prompts{Boxes: [][4]float32{{100, 200, 600, 700}, {0, 0, 300, 300}, {500, 100, 1000, 900}, {200, 600, 400, 1000}}}
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := m.Decode(ctx, emb, prompts, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N)/4, "ms/box")
+}
+
 // cpuTime is the process's user+system CPU time in nanoseconds, to compare
 // runs on a loaded machine where wall time is noisy.
 func cpuTime() time.Duration {

@@ -3,6 +3,9 @@ package sam
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/gsam-go/gsam/cpu"
 	"github.com/gsam-go/gsam/nn"
@@ -284,14 +287,14 @@ func (d *MaskDecoder) forward(img decoderImage, sparse, dense *tensor.Dense, noM
 	} else {
 		base = transposeTiled(nn.Data(img.emb), nil, C, N, ar)
 	}
-	// Every step inside runs over both cores; prompts go one after another.
-	for p := 0; p < P; p++ {
+	// One prompt: the image side (embedding plus dense prompt, as tokens
+	// [N, C]) and the two-way transformer, with temporaries from ar.
+	decode := func(p int, ar *nn.Arena) {
 		var keep func(string, *tensor.Dense)
 		if tr != nil {
 			traces[p] = map[string]*tensor.Dense{}
 			keep = func(n string, t *tensor.Dense) { traces[p][n] = t }
 		}
-		// Image side: embedding plus dense prompt, as tokens [N, C].
 		mark := ar.Mark()
 		var keys []float32
 		if dense == nil {
@@ -306,6 +309,35 @@ func (d *MaskDecoder) forward(img decoderImage, sparse, dense *tensor.Dense, noM
 		}
 		d.decodeOne(p, output, keys, img.keyPE, sparse, T, h, w, lo, hi, masks[p*K*16*N:(p+1)*K*16*N], iou[p*M:(p+1)*M], keep, ar)
 		ar.Release(mark)
+	}
+	// Every step of a prompt runs over all cores, but a prompt's steps are
+	// small (products with 56-row operands, passes over 4096 tokens) and
+	// wait for each other; several prompts go side by side, one per core,
+	// each with its own arena: 4 boxes took 26 ms a box this way against
+	// 36–41 ms one after another.
+	workers := min(P, runtime.GOMAXPROCS(0))
+	if tr != nil || workers <= 1 {
+		for p := 0; p < P; p++ {
+			decode(p, ar)
+		}
+	} else {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for wk := 0; wk < workers; wk++ {
+			own := ar
+			if wk > 0 {
+				own = d.arenas.Get()
+				defer d.arenas.Put(own)
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for p := int(next.Add(1)) - 1; p < P; p = int(next.Add(1)) - 1 {
+					decode(p, own)
+				}
+			}()
+		}
+		wg.Wait()
 	}
 	if tr != nil {
 		// The reference stacks prompts on axis 1 for tokens and axis 0 for keys.
