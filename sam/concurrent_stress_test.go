@@ -8,6 +8,7 @@ import (
 
 	"github.com/gsam-go/gsam/internal/fixture"
 	"github.com/gsam-go/gsam/nn"
+	"gorgonia.org/tensor"
 )
 
 // TestConcurrentDecodeStress runs the prompt encoder and mask decoder on one
@@ -139,5 +140,44 @@ func TestEmbedSteadyStateAllocation(t *testing.T) {
 	// The embedding is returned twice (channels-first and as tokens).
 	if limit := uint64(2*outBytes) + 1<<20; warm > limit || warm > cold/4 {
 		t.Errorf("warm Embed allocated %d bytes (cold %d), want at most twice the %d-byte embedding + 1 MiB", warm, cold, outBytes)
+	}
+}
+
+// TestReusedScratchLeavesNoTrace embeds image A, then a different image B,
+// then A again, and decodes on each: the third results must equal the
+// first bit for bit, so nothing read from the reused buffers (the image
+// encoder's scratch, the decoder's arenas) is left over from B.
+func TestReusedScratchLeavesNoTrace(t *testing.T) {
+	m := loadFixtureModel(t)
+	f := fixture.Tensors(t, "sam/case/tensors.safetensors")
+	a := fixture.Float(t, f, "input.pixel_values")
+	b := nn.Clone(a)
+	for i, v := range nn.Data(b) {
+		nn.Data(b)[i] = -v*0.5 + float32(i%7)*0.1
+	}
+	p := fixturePrompts(t, f, 3)
+	ctx := context.Background()
+	run := func(px *tensor.Dense) ([]float32, []float32) {
+		emb, err := m.Embed(ctx, px)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := m.Decode(ctx, emb, p, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), nn.Data(emb.Embeddings)...), append([]float32(nil), nn.Data(out.Masks)...)
+	}
+	e1, m1 := run(a)
+	e2, m2 := run(b)
+	e3, m3 := run(a)
+	if equalF32(e1, e2) || equalF32(m1, m2) {
+		t.Fatal("the two images gave the same result: the check cannot fail")
+	}
+	if !equalF32(e1, e3) {
+		t.Error("the embedding of A changed after embedding B")
+	}
+	if !equalF32(m1, m3) {
+		t.Error("the masks for A changed after decoding on B")
 	}
 }
