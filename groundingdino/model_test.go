@@ -116,3 +116,45 @@ func TestForwardStopsInsideStages(t *testing.T) {
 		}
 	}
 }
+
+// TestReusedScratchLeavesNoTrace runs image A, then a different image B,
+// then A again: A's outputs must repeat bit for bit, so nothing read from
+// the buffers the stages keep between calls (Swin's block scratch, the
+// enhancer's scratch, the GEMM packing buffers) is left over from B. (It
+// fails, for one, when Swin's window padding is not cleared; a buffer that
+// is read before it is written within the same call gives the same wrong
+// values every time, which TestForwardParity catches instead.)
+func TestReusedScratchLeavesNoTrace(t *testing.T) {
+	m, err := LoadModel(fixture.Dir(t, "gdino_swin_single"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := fixtureInputs(t, "gdino_swin_single")
+	b := a
+	b.PixelValues = nn.Clone(a.PixelValues)
+	for i, v := range nn.Data(b.PixelValues) {
+		nn.Data(b.PixelValues)[i] = -v*0.5 + float32(i%7)*0.1
+	}
+	run := func(in Inputs) []float32 {
+		out, err := m.Forward(context.Background(), in, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append(append([]float32(nil), nn.Data(out.Logits)...), nn.Data(out.PredBoxes)...)
+	}
+	first, other, again := run(a), run(b), run(a)
+	same := func(x, y []float32) bool {
+		for i := range x {
+			if x[i] != y[i] {
+				return false
+			}
+		}
+		return len(x) == len(y)
+	}
+	if same(first, other) {
+		t.Fatal("the two images gave the same outputs: the check cannot fail")
+	}
+	if !same(first, again) {
+		t.Error("image A's outputs changed after running image B")
+	}
+}
