@@ -183,23 +183,16 @@ func BenchmarkBERTBase256(b *testing.B) {
 // shapes are exactly what NewBERT allocates from their text_config (and
 // that the text projection is hidden → d_model).
 func TestBERTManifest(t *testing.T) {
-	for _, name := range []string{"grounding-dino-tiny.json", "grounding-dino-base.json"} {
+	for _, name := range []string{"grounding-dino-tiny", "grounding-dino-base"} {
 		t.Run(name, func(t *testing.T) {
-			raw, err := os.ReadFile(fixture.Dir(t, "manifests", name))
-			if err != nil {
-				t.Fatal(err)
-			}
+			man := fixture.ReadManifest(t, name)
 			var m struct {
-				Keys []struct {
-					Key   string `json:"key"`
-					Shape []int  `json:"shape"`
-				} `json:"keys"`
 				Config struct {
 					DModel     int        `json:"d_model"`
 					TextConfig BERTConfig `json:"text_config"`
-				} `json:"config"`
+				}
 			}
-			if err := json.Unmarshal(raw, &m); err != nil {
+			if err := json.Unmarshal(man.Config, &m.Config); err != nil {
 				t.Fatal(err)
 			}
 			bert, err := NewBERT(m.Config.TextConfig)
@@ -215,21 +208,21 @@ func TestBERTManifest(t *testing.T) {
 			})
 			weights.Walk("text_projection", &proj, func(k string, d *tensor.Dense, _ bool) { ours[k] = []int(d.Shape()) })
 			seen := map[string]bool{}
-			for _, k := range m.Keys {
-				key := strings.TrimPrefix(k.Key, "model.")
+			for _, k := range man.Keys {
+				key := strings.TrimPrefix(k.Name, "model.")
 				if !strings.HasPrefix(key, "text_backbone.") && !strings.HasPrefix(key, "text_projection.") {
 					continue
 				}
 				shape, ok := ours[key]
 				if !ok {
 					if !strings.HasSuffix(key, "position_ids") {
-						t.Errorf("manifest key %s not bound", k.Key)
+						t.Errorf("manifest key %s not bound", k.Name)
 					}
 					continue
 				}
 				seen[key] = true
 				if fmt.Sprint(shape) != fmt.Sprint(k.Shape) {
-					t.Errorf("%s: shape %v, manifest %v", k.Key, shape, k.Shape)
+					t.Errorf("%s: shape %v, manifest %v", k.Name, shape, k.Shape)
 				}
 			}
 			for k := range ours {

@@ -3,7 +3,6 @@ package backbone
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"testing"
 
 	"github.com/gsam-go/gsam/internal/fixture"
@@ -14,16 +13,12 @@ import (
 // BenchmarkSwinTiny800x1333 runs grounding-dino-tiny's Swin-T (random
 // weights) on one 800×1333 image.
 func BenchmarkSwinTiny800x1333(b *testing.B) {
-	raw, err := os.ReadFile(fixture.Dir(b, "manifests", "grounding-dino-tiny.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
 	var m struct {
 		Config struct {
 			BackboneConfig json.RawMessage `json:"backbone_config"`
-		} `json:"config"`
+		}
 	}
-	if err := json.Unmarshal(raw, &m); err != nil {
+	if err := json.Unmarshal(fixture.ReadManifest(b, "grounding-dino-tiny").Config, &m.Config); err != nil {
 		b.Fatal(err)
 	}
 	bb, err := NewVisionBackbone(m.Config.BackboneConfig)

@@ -1,8 +1,6 @@
 package backbone
 
 import (
-	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
@@ -15,22 +13,9 @@ import (
 // (Swin-T, Swin-B) are exactly the tensors the vision path allocates, with
 // the same shapes.
 func TestVisionManifests(t *testing.T) {
-	for _, name := range []string{"grounding-dino-tiny.json", "grounding-dino-base.json"} {
+	for _, name := range []string{"grounding-dino-tiny", "grounding-dino-base"} {
 		t.Run(name, func(t *testing.T) {
-			raw, err := os.ReadFile(fixture.Dir(t, "manifests", name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var m struct {
-				Keys []struct {
-					Key   string `json:"key"`
-					Shape []int  `json:"shape"`
-				} `json:"keys"`
-				Config json.RawMessage `json:"config"`
-			}
-			if err := json.Unmarshal(raw, &m); err != nil {
-				t.Fatal(err)
-			}
+			m := fixture.ReadManifest(t, name)
 			cfg, err := ParseVisionConfig(m.Config)
 			if err != nil {
 				t.Fatal(err)
@@ -52,19 +37,19 @@ func TestVisionManifests(t *testing.T) {
 			add("model", v)
 			seen := 0
 			for _, k := range m.Keys {
-				if !strings.HasPrefix(k.Key, "model.backbone.") && !strings.HasPrefix(k.Key, "model.input_proj_vision.") && k.Key != "model.level_embed" {
+				if !strings.HasPrefix(k.Name, "model.backbone.") && !strings.HasPrefix(k.Name, "model.input_proj_vision.") && k.Name != "model.level_embed" {
 					continue
 				}
-				if strings.HasPrefix(k.Key, bb+".swin.layernorm.") {
+				if strings.HasPrefix(k.Name, bb+".swin.layernorm.") {
 					continue // the classifier's final norm: unused by the backbone, ignored by Bind
 				}
-				shape, ok := ours[k.Key]
+				shape, ok := ours[k.Name]
 				if !ok {
-					t.Errorf("manifest key %s not bound", k.Key)
+					t.Errorf("manifest key %s not bound", k.Name)
 					continue
 				}
 				if !equalShape(shape, k.Shape) {
-					t.Errorf("%s: shape %v, manifest %v", k.Key, shape, k.Shape)
+					t.Errorf("%s: shape %v, manifest %v", k.Name, shape, k.Shape)
 				}
 				seen++
 			}

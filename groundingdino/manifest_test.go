@@ -1,12 +1,9 @@
 package groundingdino
 
 import (
-	"encoding/json"
-	"os"
 	"testing"
 
 	"github.com/gsam-go/gsam/internal/fixture"
-	"github.com/gsam-go/gsam/weights"
 )
 
 // TestHubManifests binds full-size model definitions, built from the Hub
@@ -15,22 +12,7 @@ import (
 func TestHubManifests(t *testing.T) {
 	for _, name := range []string{"grounding-dino-tiny", "grounding-dino-base"} {
 		t.Run(name, func(t *testing.T) {
-			raw, err := os.ReadFile(fixture.Dir(t, "manifests", name+".json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var man struct {
-				Keys []struct {
-					Key   string `json:"key"`
-					Shape []int  `json:"shape"`
-					DType string `json:"dtype"`
-				} `json:"keys"`
-				Config json.RawMessage `json:"config"`
-				Params int64           `json:"params"`
-			}
-			if err := json.Unmarshal(raw, &man); err != nil {
-				t.Fatal(err)
-			}
+			man := fixture.ReadManifest(t, name)
 			cfg, err := ParseConfig(man.Config)
 			if err != nil {
 				t.Fatal(err)
@@ -39,22 +21,18 @@ func TestHubManifests(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			infos := make([]weights.Info, len(man.Keys))
 			var params int64
-			for i, k := range man.Keys {
-				infos[i] = weights.Info{Name: k.Key, DType: k.DType, Shape: k.Shape}
+			for _, k := range man.Keys {
 				n := int64(1)
 				for _, d := range k.Shape {
 					n *= int64(d)
 				}
 				params += n
 			}
-			store, err := weights.Manifest(infos)
-			if err != nil {
-				t.Fatal(err)
+			if params != man.Params {
+				t.Errorf("the keys hold %d parameters, the manifest says %d", params, man.Params)
 			}
-			l := weights.NewLoader(store)
-			l.ShapesOnly = true
+			l := man.Loader(t, nil)
 			m.Bind(l)
 			if err := l.Err(); err != nil {
 				t.Fatal(err)

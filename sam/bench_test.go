@@ -44,16 +44,22 @@ func BenchmarkVitBEncoder1024(b *testing.B) {
 	b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
 }
 
-// BenchmarkMaskDecoderOneBox decodes one box prompt on a 64×64 embedding
-// (PyTorch on this machine: 47 ms).
-func BenchmarkMaskDecoderOneBox(b *testing.B) {
-	m := fullSizeModel(b)
+// benchEmbedding is a 64×64 image embedding with made-up values, as Embed
+// returns it.
+func benchEmbedding() *Embedding {
 	e := nn.New(1, 256, 64, 64)
 	d := nn.Data(e)
 	for i := range d {
 		d[i] = float32(i%97)/97 - 0.5
 	}
-	emb := newEmbedding(e) // as Embed returns it
+	return newEmbedding(e)
+}
+
+// BenchmarkMaskDecoderOneBox decodes one box prompt on a 64×64 embedding
+// (PyTorch on this machine: 47 ms).
+func BenchmarkMaskDecoderOneBox(b *testing.B) {
+	m := fullSizeModel(b)
+	emb := benchEmbedding()
 	prompts := &Prompts{Boxes: [][4]float32{{100, 200, 600, 700}}}
 	ctx := context.Background()
 	b.ResetTimer()
@@ -72,12 +78,7 @@ func BenchmarkMaskDecoderOneBox(b *testing.B) {
 // side, one per core. Reports ms per box.
 func BenchmarkMaskDecoderFourBoxes(b *testing.B) {
 	m := fullSizeModel(b)
-	e := nn.New(1, 256, 64, 64)
-	d := nn.Data(e)
-	for i := range d {
-		d[i] = float32(i%97)/97 - 0.5
-	}
-	emb := newEmbedding(e)
+	emb := benchEmbedding()
 	prompts := &Prompts{Boxes: [][4]float32{{100, 200, 600, 700}, {0, 0, 300, 300}, {500, 100, 1000, 900}, {200, 600, 400, 1000}}}
 	ctx := context.Background()
 	b.ResetTimer()

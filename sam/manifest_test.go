@@ -1,9 +1,6 @@
 package sam
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -12,25 +9,10 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// manifest is a full-size checkpoint's key list plus its config.json.
-type manifest struct {
-	Keys []struct {
-		Key   string `json:"key"`
-		Shape []int  `json:"shape"`
-	} `json:"keys"`
-	Config json.RawMessage `json:"config"`
-}
-
-func loadManifest(t testing.TB) (manifest, Config) {
+// loadManifest reads sam-vit-base's key list and config.
+func loadManifest(t testing.TB) (fixture.Manifest, Config) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(fixture.Dir(t, "manifests"), "sam-vit-base.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mf manifest
-	if err := json.Unmarshal(data, &mf); err != nil {
-		t.Fatal(err)
-	}
+	mf := fixture.ReadManifest(t, "sam-vit-base")
 	c, err := ParseConfig(mf.Config)
 	if err != nil {
 		t.Fatal(err)
@@ -50,18 +32,18 @@ func TestManifestSamVitBase(t *testing.T) {
 	weights.Walk("", m, func(key string, x *tensor.Dense, _ bool) { model[key] = []int(x.Shape()) })
 	hub := map[string]bool{}
 	for _, k := range mf.Keys {
-		key := k.Key
+		key := k.Name
 		if key == sharedKeyTied {
 			key = sharedKey
 		}
 		hub[key] = true
 		shape, ok := model[key]
 		if !ok {
-			t.Errorf("Hub key %s %v has no tensor in the model", k.Key, k.Shape)
+			t.Errorf("Hub key %s %v has no tensor in the model", k.Name, k.Shape)
 			continue
 		}
 		if !slices.Equal(shape, k.Shape) {
-			t.Errorf("%s: model %v, Hub %v", k.Key, shape, k.Shape)
+			t.Errorf("%s: model %v, Hub %v", k.Name, shape, k.Shape)
 		}
 	}
 	for key, shape := range model {
