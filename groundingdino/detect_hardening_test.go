@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gsam-go/gsam/internal/fixture"
+	"github.com/gsam-go/gsam/internal/leak"
 	"github.com/gsam-go/gsam/weights"
 )
 
@@ -301,17 +302,6 @@ func TestDetectOddPrompts(t *testing.T) {
 	}
 }
 
-// settleGoroutines waits until the goroutine count drops to at most base
-// (workers of cancelled calls wind down) or the deadline passes.
-func settleGoroutines(base int) int {
-	n := runtime.NumGoroutine()
-	for i := 0; i < 100 && n > base; i++ {
-		time.Sleep(20 * time.Millisecond)
-		n = runtime.NumGoroutine()
-	}
-	return n
-}
-
 // TestDetectCancelled: a cancelled context makes Detect return ctx.Err()
 // without running the model, and a context cancelled mid-run makes it return
 // within a generous bound of a full run's time; no goroutines are left.
@@ -351,7 +341,7 @@ func TestDetectCancelled(t *testing.T) {
 		t.Errorf("cancelled after %v, returned after %v (full run %v)", full/4, el, full)
 	}
 	t.Logf("full run %v, pre-cancelled %v, cancelled at %v returned after %v (err %v)", full, pre, full/4, el, err)
-	if n := settleGoroutines(base); n > base {
+	if n := leak.Settle(base); n > base {
 		t.Errorf("%d goroutines before, %d after", base, n)
 	}
 }
@@ -428,7 +418,7 @@ func TestConcurrentDetectMixed(t *testing.T) {
 	for e := range errs {
 		t.Error(e)
 	}
-	if n := settleGoroutines(base); n > base {
+	if n := leak.Settle(base); n > base {
 		t.Errorf("%d goroutines before, %d after", base, n)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gsam-go/gsam/internal/fixture"
+	"github.com/gsam-go/gsam/internal/leak"
 	"github.com/gsam-go/gsam/nn"
 	"github.com/gsam-go/gsam/processor"
 	"github.com/gsam-go/gsam/weights"
@@ -322,18 +323,9 @@ func TestSetImageCancelled(t *testing.T) {
 		t.Error("a cancelled SetImage replaced the image")
 	}
 	t.Logf("full SetImage %v; cancelled at %v, returned after %v", full, full/4, el)
-	if n := settleGoroutines(base); n > base {
+	if n := leak.Settle(base); n > base {
 		t.Errorf("%d goroutines before, %d after", base, n)
 	}
-}
-
-func settleGoroutines(base int) int {
-	n := runtime.NumGoroutine()
-	for i := 0; i < 100 && n > base; i++ {
-		time.Sleep(20 * time.Millisecond)
-		n = runtime.NumGoroutine()
-	}
-	return n
 }
 
 // TestConcurrentPredictWithSetImage: predictors sharing one model embed
@@ -419,7 +411,7 @@ func TestConcurrentPredictWithSetImage(t *testing.T) {
 	for e := range errs {
 		t.Error(e)
 	}
-	if n := settleGoroutines(base); n > base {
+	if n := leak.Settle(base); n > base {
 		t.Errorf("%d goroutines before, %d after", base, n)
 	}
 }
