@@ -2,13 +2,16 @@ package groundedsam
 
 import (
 	"context"
+	"errors"
 	"image"
 	"math"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/gsam-go/gsam/groundingdino"
 	"github.com/gsam-go/gsam/internal/fixture"
+	"github.com/gsam-go/gsam/internal/leak"
 	"github.com/gsam-go/gsam/processor"
 	"github.com/gsam-go/gsam/sam"
 )
@@ -155,4 +158,39 @@ func TestErrors(t *testing.T) {
 	if masks, _, err := p.Segment(ctx, img, nil, false); err != nil || masks != nil {
 		t.Errorf("no boxes: %v, %v", masks, err)
 	}
+}
+
+// TestGroundLeavesNoGoroutines: SAM embeds in the background while
+// Grounding DINO runs; whether the call succeeds, finds nothing (the
+// embedding is cancelled), fails on its prompt or is cancelled, no
+// goroutine is left behind.
+func TestGroundLeavesNoGoroutines(t *testing.T) {
+	p, img := load(t)
+	ctx := context.Background()
+	base := runtime.NumGoroutine()
+	check := func(what string) {
+		t.Helper()
+		if n := leak.Settle(base); n > base {
+			t.Errorf("%s: %d goroutines before, %d after", what, base, n)
+		}
+	}
+	res, err := p.GroundBatch(ctx, []image.Image{img, img}, prompt, Options{BoxThreshold: 1.01, TextThreshold: 1.01})
+	if err != nil || len(res) != 2 || len(res[0].Detections)+len(res[1].Detections) != 0 {
+		t.Errorf("threshold above 1: %v, %v", res, err)
+	}
+	check("no detections")
+	if _, err := p.Ground(ctx, img, groundingdino.Prompt{Caption: " . "}, opts); err == nil {
+		t.Error("empty prompt: no error")
+	}
+	check("bad prompt")
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := p.Ground(cctx, img, prompt, opts); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled context: %v", err)
+	}
+	check("cancelled")
+	if _, err := p.Ground(ctx, img, prompt, opts); err != nil {
+		t.Fatal(err)
+	}
+	check("success")
 }
