@@ -59,7 +59,10 @@ Flags:
   -q, --quiet          no progress lines on stderr
 
 Stages: grounding-dino-tiny/{total,text,backbone,encoder,query,decoder},
-sam-vit-base/{image-encoder,decoder}.
+sam-vit-base/{image-encoder,decoder}; with --model all also
+grounded-sam/{sequential,overlapped}: Grounding DINO's forward and SAM's
+image encoder one after the other, and side by side as the pipeline runs
+them.
 `
 
 // benchCaption is "a cat . a remote control ." in bert-base-uncased ids
@@ -121,15 +124,23 @@ func (c *cli) bench(args []string) int {
 
 	peak := startHeapSampler()
 	rep := benchReport{Device: "cpu", Runs: *runs}
+	var gdino, samEnc func(context.Context) error
 	if *which != "sam" {
-		res, err := c.benchGDINO(ctx, *gdinoConfig, h, w, *runs)
+		res, run, err := c.benchGDINO(ctx, *gdinoConfig, h, w, *runs)
 		if err != nil {
 			return c.fail(err)
 		}
-		rep.Results = append(rep.Results, res...)
+		rep.Results, gdino = append(rep.Results, res...), run
 	}
 	if *which != "gdino" {
-		res, err := c.benchSAM(ctx, *samConfig, *runs)
+		res, run, err := c.benchSAM(ctx, *samConfig, *runs)
+		if err != nil {
+			return c.fail(err)
+		}
+		rep.Results, samEnc = append(rep.Results, res...), run
+	}
+	if gdino != nil && samEnc != nil {
+		res, err := c.benchPipeline(ctx, gdino, samEnc, *runs)
 		if err != nil {
 			return c.fail(err)
 		}
@@ -190,19 +201,21 @@ func benchConfig(file, name string, embedded []byte) ([]byte, string, error) {
 	return raw, n, nil
 }
 
-func (c *cli) benchGDINO(ctx context.Context, file string, h, w, runs int) ([]benchResult, error) {
+// benchGDINO times Grounding DINO's stages and returns a runner of one
+// forward pass for benchPipeline.
+func (c *cli) benchGDINO(ctx context.Context, file string, h, w, runs int) ([]benchResult, func(context.Context) error, error) {
 	raw, name, err := benchConfig(file, "grounding-dino-tiny", groundedsam.GroundingDinoTinyConfig)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cfg, err := groundingdino.ParseConfig(raw)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c.progress("building %s with random weights", name)
 	m, err := groundingdino.New(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m.Randomize(1)
 	ids := make([]int64, len(benchCaption))
@@ -227,7 +240,7 @@ func (c *cli) benchGDINO(ctx context.Context, file string, h, w, runs int) ([]be
 		}
 		start := time.Now()
 		if _, err := m.Forward(ctx, in, nil, hook); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		total := time.Since(start)
 		if cur != "" && cur != "done" {
@@ -240,22 +253,28 @@ func (c *cli) benchGDINO(ctx context.Context, file string, h, w, runs int) ([]be
 	for _, s := range stages {
 		out = append(out, summarize(name+"/"+s, times[s]))
 	}
-	return out, nil
+	run := func(ctx context.Context) error {
+		_, err := m.Forward(ctx, in, nil, nil)
+		return err
+	}
+	return out, run, nil
 }
 
-func (c *cli) benchSAM(ctx context.Context, file string, runs int) ([]benchResult, error) {
+// benchSAM times SAM's image encoder and a one-box decode and returns a
+// runner of one image encoding for benchPipeline.
+func (c *cli) benchSAM(ctx context.Context, file string, runs int) ([]benchResult, func(context.Context) error, error) {
 	raw, name, err := benchConfig(file, "sam-vit-base", groundedsam.SAMViTBaseConfig)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cfg, err := sam.ParseConfig(raw)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c.progress("building %s with random weights", name)
 	m, err := sam.New(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	weights.Randomize(m, 1)
 	m.Prepare()
@@ -268,16 +287,50 @@ func (c *cli) benchSAM(ctx context.Context, file string, runs int) ([]benchResul
 		start := time.Now()
 		emb, err := m.Embed(ctx, pixels)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		mid := time.Now()
 		if _, err := m.Decode(ctx, emb, box, false); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		enc, dec = append(enc, ms(mid.Sub(start))), append(dec, ms(time.Since(mid)))
 		c.progress("%s run %d/%d: %.0f ms", name, r+1, runs, enc[r]+dec[r])
 	}
-	return []benchResult{summarize(name+"/image-encoder", enc), summarize(name+"/decoder", dec)}, nil
+	run := func(ctx context.Context) error {
+		_, err := m.Embed(ctx, pixels)
+		return err
+	}
+	return []benchResult{summarize(name+"/image-encoder", enc), summarize(name+"/decoder", dec)}, run, nil
+}
+
+// benchPipeline times Grounding DINO's forward and SAM's image encoder one
+// after the other and side by side (as groundedsam.GroundBatch runs them),
+// alternating the two ways run by run.
+func (c *cli) benchPipeline(ctx context.Context, gdino, samEnc func(context.Context) error, runs int) ([]benchResult, error) {
+	var seq, over []float64
+	for r := 0; r < runs; r++ {
+		start := time.Now()
+		if err := gdino(ctx); err != nil {
+			return nil, err
+		}
+		if err := samEnc(ctx); err != nil {
+			return nil, err
+		}
+		seq = append(seq, ms(time.Since(start)))
+		start = time.Now()
+		errs := make(chan error, 1)
+		go func() { errs <- samEnc(ctx) }()
+		err := gdino(ctx)
+		if e := <-errs; err == nil {
+			err = e
+		}
+		if err != nil {
+			return nil, err
+		}
+		over = append(over, ms(time.Since(start)))
+		c.progress("grounded-sam run %d/%d: %.0f ms one after the other, %.0f ms side by side", r+1, runs, seq[r], over[r])
+	}
+	return []benchResult{summarize("grounded-sam/sequential", seq), summarize("grounded-sam/overlapped", over)}, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
