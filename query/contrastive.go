@@ -35,17 +35,19 @@ func ContrastiveEmbedding(vision, text *tensor.Dense, textMask []bool, maxTextLe
 		// Write the N×T products straight into the padded rows (ldc = M).
 		cpu.Sgemm(false, true, N, T, D, 1, v[b*N*D:(b+1)*N*D], D, t[b*T*D:(b+1)*T*D], D, 0, o, M)
 		mask := textMask[b*T : (b+1)*T]
-		for n := 0; n < N; n++ {
-			row := o[n*M : (n+1)*M]
-			for j, keep := range mask {
-				if !keep {
+		cpu.ParallelFor(N, func(lo, hi int) {
+			for n := lo; n < hi; n++ {
+				row := o[n*M : (n+1)*M]
+				for j, keep := range mask {
+					if !keep {
+						row[j] = negInf
+					}
+				}
+				for j := T; j < M; j++ {
 					row[j] = negInf
 				}
 			}
-			for j := T; j < M; j++ {
-				row[j] = negInf
-			}
-		}
+		})
 	}
 	return nn.FromData(out, B, N, M), nil
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/gsam-go/gsam/cpu"
 	"github.com/gsam-go/gsam/nn"
 	"github.com/gsam-go/gsam/weights"
 	"gorgonia.org/tensor"
@@ -212,20 +213,22 @@ func topK(class []float32, B, S, M, k int) [][]int {
 	score := make([]float32, S)
 	idx := make([]int, S)
 	for b := 0; b < B; b++ {
-		for i := 0; i < S; i++ {
-			row := class[(b*S+i)*M : (b*S+i+1)*M]
-			m := float32(math.Inf(-1))
-			for _, v := range row {
-				if v > m || v != v {
-					m = v
-					if v != v {
-						break
+		cpu.ParallelFor(S, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				row := class[(b*S+i)*M : (b*S+i+1)*M]
+				m := float32(math.Inf(-1))
+				for _, v := range row {
+					if v > m || v != v {
+						m = v
+						if v != v {
+							break
+						}
 					}
 				}
+				score[i] = m
+				idx[i] = i
 			}
-			score[i] = m
-			idx[i] = i
-		}
+		})
 		slices.SortFunc(idx, func(x, y int) int {
 			a, c := score[x], score[y]
 			an, cn := a != a, c != c
