@@ -7,6 +7,7 @@ import (
 	"math"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/gsam-go/gsam/groundingdino"
@@ -193,4 +194,39 @@ func TestGroundLeavesNoGoroutines(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("success")
+	seq := *p
+	seq.Sequential = true
+	if _, err := seq.Ground(ctx, img, prompt, opts); err != nil {
+		t.Fatal(err)
+	}
+	check("sequential")
+}
+
+// TestSequentialMatchesOverlapped: embedding for SAM beside Grounding DINO
+// (the default) or after it gives the same detections, masks and IoUs,
+// bit for bit.
+func TestSequentialMatchesOverlapped(t *testing.T) {
+	p, img := load(t)
+	ctx := context.Background()
+	over, err := p.GroundBatch(ctx, []image.Image{img, img}, prompt, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := *p
+	seq.Sequential = true
+	one, err := seq.GroundBatch(ctx, []image.Image{img, img}, prompt, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range over {
+		if len(over[i].Detections) == 0 || len(over[i].Detections) != len(one[i].Detections) {
+			t.Fatalf("image %d: %d detections side by side, %d one after the other", i, len(over[i].Detections), len(one[i].Detections))
+		}
+		for j, d := range over[i].Detections {
+			e := one[i].Detections[j]
+			if d.Detection != e.Detection || d.IoU != e.IoU || !slices.Equal(d.Mask.Pix, e.Mask.Pix) {
+				t.Errorf("image %d detection %d differs: %+v IoU %v vs %+v IoU %v", i, j, d.Detection, d.IoU, e.Detection, e.IoU)
+			}
+		}
+	}
 }
