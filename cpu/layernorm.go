@@ -77,15 +77,25 @@ func layerNormGo(dst, src, weight, bias []float32, eps float32) {
 	}
 }
 
-// AddBias adds bias to every row of length len(bias) of x.
+// AddBias adds bias to every row of length len(bias) of x, vectorised,
+// over several cores for long inputs.
 func AddBias(x, bias []float32) {
 	d := len(bias)
-	for r := 0; r+d <= len(x); r += d {
-		row := x[r : r+d]
-		for i, b := range bias {
-			row[i] += b
-		}
+	if d == 0 {
+		return
 	}
+	rows := len(x) / d
+	if !elemsParallel(rows * d) {
+		for r := 0; r < rows; r++ {
+			addSerial(x[r*d:(r+1)*d], bias)
+		}
+		return
+	}
+	ParallelFor(rows, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			addSerial(x[r*d:(r+1)*d], bias)
+		}
+	})
 }
 
 // Add sets dst[i] += src[i] for every element of src, eight lanes at a

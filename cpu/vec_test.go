@@ -442,3 +442,21 @@ func TestReLUAndAddFastAndReference(t *testing.T) {
 		}
 	}
 }
+
+func TestAddBiasLarge(t *testing.T) {
+	const d = 256
+	x := make([]float32, 5000*d)
+	bias := make([]float32, d)
+	for i := range bias {
+		bias[i] = float32(i) * 0.5
+	}
+	for i := range x {
+		x[i] = float32(i % 7)
+	}
+	AddBias(x, bias)
+	for i, v := range x {
+		if want := float32(i%7) + float32(i%d)*0.5; v != want {
+			t.Fatalf("AddBias[%d] = %g, want %g", i, v, want)
+		}
+	}
+}
