@@ -71,9 +71,16 @@ func (l *Layer) textCrossAttention(h, pos, text, mask *tensor.Dense) *tensor.Den
 }
 
 func (l *Layer) ffn(h *tensor.Dense) *tensor.Dense {
-	x := l.FC1.Forward(h)
-	l.Act.Apply(nn.Data(x))
-	return l.residualNorm(h, l.FC2.Forward(x), &l.FinalLayerNorm)
+	shape := nn.Shape(h)
+	rows := nn.Numel(shape...) / l.FC1.In()
+	mid := nn.Scratch(rows * l.FC1.Out()) // the wide hidden activation
+	defer nn.PutScratch(mid)
+	l.FC1.ForwardSlice(mid, nn.Data(h), rows)
+	l.Act.Apply(mid)
+	y := make([]float32, rows*l.FC2.Out())
+	l.FC2.ForwardSlice(y, mid, rows)
+	shape[len(shape)-1] = l.FC2.Out()
+	return l.residualNorm(h, nn.FromData(y, shape...), &l.FinalLayerNorm)
 }
 
 // residualNorm returns norm(x + delta), reusing delta's storage.

@@ -51,7 +51,11 @@ func (m *MultiheadAttention) forward(queries, keys, values, mask *tensor.Dense, 
 	Lk := ks[1]
 	H := m.Heads
 	hd := E / H
-	q, k, v := nn.Data(m.Query.Forward(queries)), nn.Data(m.Key.Forward(keys)), nn.Data(m.Value.Forward(values))
+	// The projections and the merged heads are scratch, handed back at the end.
+	q, k, v := project(&m.Query, queries), project(&m.Key, keys), project(&m.Value, values)
+	defer nn.PutScratch(q)
+	defer nn.PutScratch(k)
+	defer nn.PutScratch(v)
 	var md []float32
 	var mB, mH int
 	if mask != nil {
@@ -65,14 +69,15 @@ func (m *MultiheadAttention) forward(queries, keys, values, mask *tensor.Dense, 
 	if wantProbs {
 		p = make([]float32, B*H*Lq*Lk)
 	}
-	ctx := make([]float32, B*Lq*E)
+	ctx := nn.Scratch(B * Lq * E)
+	defer nn.PutScratch(ctx)
 	inv := float32(math.Sqrt(float64(hd)))
 	// (batch, head) pairs are independent: spread them over the cores.
 	cpu.ParallelFor(B*H, func(lo, hi int) {
 		var buf []float32
 		if !wantProbs {
-			buf = getScratch(Lq * Lk)
-			defer putScratch(buf)
+			buf = nn.Scratch(Lq * Lk)
+			defer nn.PutScratch(buf)
 		}
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/H, bh%H
@@ -101,4 +106,13 @@ func (m *MultiheadAttention) forward(queries, keys, values, mask *tensor.Dense, 
 		return out, nil
 	}
 	return out, nn.FromData(p, B, H, Lq, Lk)
+}
+
+// project returns l applied to x's rows in a scratch buffer (nn.Scratch):
+// the caller hands it back with nn.PutScratch.
+func project(l *nn.Linear, x *tensor.Dense) []float32 {
+	rows := nn.Numel(nn.Shape(x)...) / l.In()
+	y := nn.Scratch(rows * l.Out())
+	l.ForwardSlice(y, nn.Data(x), rows)
+	return y
 }

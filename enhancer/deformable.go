@@ -55,7 +55,8 @@ func (m *MultiscaleDeformableAttention) Forward(hidden, posEmbed, encoderHidden 
 // output to residual instead of returning it (out is nil): the encoder's
 // residual stream is updated in place rather than through a new
 // image-sized tensor. residual may be hidden's or encoderHidden's data:
-// both are read before it is written.
+// both are read before it is written. The attention weights are then
+// scratch and not returned either (attnWeights is nil).
 func (m *MultiscaleDeformableAttention) forward(hidden, posEmbed, encoderHidden *tensor.Dense, encoderMask []bool, referencePoints *tensor.Dense, spatialShapes [][2]int, levelStart []int, residual []float32) (out, attnWeights *tensor.Dense) {
 	hs, es, rs := hidden.Shape(), encoderHidden.Shape(), referencePoints.Shape()
 	B, Q, d := hs[0], hs[1], hs[2]
@@ -81,14 +82,14 @@ func (m *MultiscaleDeformableAttention) forward(hidden, posEmbed, encoderHidden 
 
 	query := nn.Data(hidden)
 	if posEmbed != nil {
-		query = getScratch(B * Q * d)
+		query = nn.Scratch(B * Q * d)
 		pd, hd := nn.Data(posEmbed), nn.Data(hidden)
 		for i := range query {
 			query[i] = hd[i] + pd[i]
 		}
 	}
 
-	vd := getScratch(B * S * d)
+	vd := nn.Scratch(B * S * d)
 	m.ValueProj.ForwardSlice(vd, nn.Data(encoderHidden), B*S)
 	for i, keep := range encoderMask {
 		if !keep {
@@ -97,7 +98,7 @@ func (m *MultiscaleDeformableAttention) forward(hidden, posEmbed, encoderHidden 
 	}
 
 	// Offsets become sampling locations in place: [B, Q, H, L, P, 2].
-	locs := getScratch(B * Q * H * L * P * 2)
+	locs := nn.Scratch(B * Q * H * L * P * 2)
 	m.SamplingOffsets.ForwardSlice(locs, query, B*Q)
 	ref := nn.Data(referencePoints)
 	parallelRows(B*Q, 512, func(lo, hi int) {
@@ -120,32 +121,37 @@ func (m *MultiscaleDeformableAttention) forward(hidden, posEmbed, encoderHidden 
 		}
 	})
 
-	weights := make([]float32, B*Q*H*L*P)
+	var weights []float32
+	if residual != nil {
+		weights = nn.Scratch(B * Q * H * L * P)
+	} else {
+		weights = make([]float32, B*Q*H*L*P)
+	}
 	m.AttentionWeights.ForwardSlice(weights, query, B*Q)
 	softmaxRows(weights, L*P)
 	// Each buffer goes back to the pool as soon as it is spent, so the next
 	// one can reuse it: fewer image-sized buffers are live at once.
 	if posEmbed != nil {
-		putScratch(query)
+		nn.PutScratch(query)
 	}
 
-	sampled := getScratch(B * Q * d)
+	sampled := nn.Scratch(B * Q * d)
 	cpu.MSDeformAttn(sampled, vd, spatialShapes, levelStart, locs, weights, B, S, H, d/H, Q, L, P)
-	putScratch(vd)
-	putScratch(locs)
+	nn.PutScratch(vd)
+	nn.PutScratch(locs)
 	if residual == nil {
 		out = m.OutputProj.Forward(nn.FromData(sampled, B, Q, d))
 	} else {
-		y := getScratch(B * Q * d)
-		m.OutputProj.ForwardSlice(y, sampled, B*Q)
-		parallelRows(len(y), 1<<16, func(lo, hi int) {
-			r := residual[lo:hi]
-			for i, v := range y[lo:hi] {
-				r[i] += v
-			}
-		})
-		putScratch(y)
+		// The output projection accumulates straight into the residual.
+		if m.OutputProj.Bias != nil {
+			cpu.AddBias(residual, nn.Data(m.OutputProj.Bias))
+		}
+		cpu.Sgemm(false, true, B*Q, d, d, 1, sampled, d, nn.Data(m.OutputProj.Weight), d, 1, residual, d)
 	}
-	putScratch(sampled)
+	nn.PutScratch(sampled)
+	if residual != nil {
+		nn.PutScratch(weights)
+		return nil, nil
+	}
 	return out, nn.FromData(weights, B, Q, H, L, P)
 }

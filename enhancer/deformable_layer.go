@@ -68,8 +68,8 @@ func (l *DeformableLayer) forward(vision, posEmbed *tensor.Dense, mask []bool, r
 func feedForward(fc1, fc2 *nn.Linear, act nn.Activation, h []float32, rows, d int) {
 	const block = 2048
 	hid := fc1.Out()
-	mid := getScratch(min(rows, block) * hid)
-	defer putScratch(mid)
+	mid := nn.Scratch(min(rows, block) * hid)
+	defer nn.PutScratch(mid)
 	w2 := nn.Data(fc2.Weight)
 	for r0 := 0; r0 < rows; r0 += block {
 		n := min(block, rows-r0)

@@ -74,8 +74,15 @@ func (m *BiMultiHeadAttention) forward(vision, text *tensor.Dense, visionMask, t
 	wv, bv := nn.Data(m.ValuesVisionProj.Weight), nn.Data(m.ValuesVisionProj.Bias)
 	scale := float32(math.Pow(float64(hd), -0.5))
 
-	// Scores of all heads side by side: sc[b] is [Nv, H·Nt].
-	sc := make([]float32, B*Nv*HT)
+	// Scores of all heads side by side: sc[b] is [Nv, H·Nt]; st below is
+	// their transpose. Both are scratch unless the caller keeps them.
+	newBuf := func(n int) []float32 {
+		if wantProbs {
+			return make([]float32, n)
+		}
+		return nn.Scratch(n)
+	}
+	sc := newBuf(B * Nv * HT)
 	mq := make([]float32, HT*d)
 	cq := make([]float32, HT)
 	for b := 0; b < B; b++ {
@@ -99,13 +106,18 @@ func (m *BiMultiHeadAttention) forward(vision, text *tensor.Dense, visionMask, t
 	// The reference's stabilisation: subtract the global max (over the
 	// whole batch) and clamp.
 	rows := B * Nv
-	blockMax := make([]float32, (rows+255)/256)
-	parallelRows(rows, 256, func(lo, hi int) {
-		m := float32(math.Inf(-1))
-		for _, v := range sc[lo*HT : hi*HT] {
-			m = max(m, v)
+	// Blocks of 256 rows, each with its own maximum (a worker takes whole
+	// blocks, so no two write the same slot).
+	nBlk := (rows + 255) / 256
+	blockMax := make([]float32, nBlk)
+	parallelRows(nBlk, 1, func(b0, b1 int) {
+		for blk := b0; blk < b1; blk++ {
+			m := float32(math.Inf(-1))
+			for _, v := range sc[blk*256*HT : min(blk*256+256, rows)*HT] {
+				m = max(m, v)
+			}
+			blockMax[blk] = m
 		}
-		blockMax[lo/256] = m
 	})
 	gmax := float32(math.Inf(-1))
 	for _, m := range blockMax {
@@ -121,7 +133,7 @@ func (m *BiMultiHeadAttention) forward(vision, text *tensor.Dense, visionMask, t
 	// Text → image [B·H, Nt, Nv]: transpose (in blocks of image rows),
 	// subtract each row's max, clamp, mask image padding with −Inf, softmax
 	// over Nv.
-	st := make([]float32, B*H*Nt*Nv)
+	st := newBuf(B * H * Nt * Nv)
 	const tb = 64
 	nb := (Nv + tb - 1) / tb
 	parallelRows(B*nb, 1, func(lo, hi int) {
@@ -184,7 +196,7 @@ func (m *BiMultiHeadAttention) forward(vision, text *tensor.Dense, visionMask, t
 	} else {
 		// Internal callers hand the image update back with putScratch once
 		// it is added in (every value is written below).
-		vo = getScratch(B * Nv * d)
+		vo = nn.Scratch(B * Nv * d)
 	}
 	to := make([]float32, B*Nt*E)
 	vt := make([]float32, HT*d) // [V_h·Wo_hᵀ]_h, then (P'·x) per head
@@ -209,6 +221,8 @@ func (m *BiMultiHeadAttention) forward(vision, text *tensor.Dense, visionMask, t
 	}
 	textOut = m.OutTextProj.Forward(nn.FromData(to, B, Nt, E))
 	if !wantProbs {
+		nn.PutScratch(sc)
+		nn.PutScratch(st)
 		return nn.FromData(vo, B, Nv, d), nil, textOut, nil
 	}
 
@@ -269,7 +283,7 @@ func (l *FusionLayer) forward(vision, text *tensor.Dense, visionMask, textMask [
 	dv, va, dt, ta := l.Attn.forward(v, t, visionMask, textMask, wantProbs)
 	addScaled(nn.Data(v), nn.Data(dv), nn.Data(l.VisionParam))
 	if !wantProbs {
-		putScratch(nn.Data(dv))
+		nn.PutScratch(nn.Data(dv))
 	}
 	addScaled(nn.Data(t), nn.Data(dt), nn.Data(l.TextParam))
 	return v, va, t, ta

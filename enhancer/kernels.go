@@ -29,21 +29,3 @@ func softmaxRows(x []float32, n int) {
 // layerNorm applies ln in place to rows of x (nn.LayerNorm spreads
 // image-sized inputs over the cores itself).
 func layerNorm(ln *nn.LayerNorm, x []float32) { ln.ForwardInPlace(x) }
-
-// scratch recycles the large temporary buffers of the image-sized passes:
-// fresh pages cost a page fault each on first touch, which for a 17,821-token
-// image is a visible share of a layer. A FreeList, unlike a sync.Pool, keeps
-// them across garbage collections.
-var scratch cpu.FreeList[[]float32]
-
-// getScratch returns a buffer of n values (contents undefined).
-func getScratch(n int) []float32 {
-	p := scratch.Get()
-	if cap(*p) < n {
-		*p = make([]float32, n)
-	}
-	return (*p)[:n]
-}
-
-// putScratch hands a buffer from getScratch back.
-func putScratch(b []float32) { scratch.Put(&b) }

@@ -105,3 +105,22 @@ func (p *Arenas) Drop() {
 		p.list.Drop()
 	}
 }
+
+// scratch holds float buffers for temporaries that live inside one call:
+// fresh pages cost a page fault each on first touch, which for an
+// image-sized activation is a visible share of a layer.
+var scratch cpu.FreeList[[]float32]
+
+// Scratch returns a buffer of n values whose contents are left from an
+// earlier use: write every element before reading it, and hand it back
+// with PutScratch once spent (the sooner, the fewer live at once).
+func Scratch(n int) []float32 {
+	p := scratch.Get()
+	if cap(*p) < n {
+		*p = make([]float32, n)
+	}
+	return (*p)[:n]
+}
+
+// PutScratch hands a buffer from Scratch back; it must no longer be used.
+func PutScratch(b []float32) { scratch.Put(&b) }

@@ -27,11 +27,30 @@ func NewMLP(in, hidden, out, numLayers int, act Activation) MLP {
 
 // Forward applies the stack.
 func (m *MLP) Forward(x *tensor.Dense) *tensor.Dense {
-	for i := range m.Layers {
-		x = m.Layers[i].Forward(x)
-		if i < len(m.Layers)-1 {
-			m.Act.Apply(Data(x))
-		}
+	if len(m.Layers) == 0 {
+		return x
 	}
-	return x
+	// The hidden activations are scratch; only the output is new.
+	shape := Shape(x)
+	rows := Numel(shape...) / m.Layers[0].In()
+	in := Data(x)
+	var hidden []float32
+	for i := range m.Layers[:len(m.Layers)-1] {
+		l := &m.Layers[i]
+		y := Scratch(rows * l.Out())
+		l.ForwardSlice(y, in, rows)
+		m.Act.Apply(y)
+		if hidden != nil {
+			PutScratch(hidden)
+		}
+		hidden, in = y, y
+	}
+	last := &m.Layers[len(m.Layers)-1]
+	y := make([]float32, rows*last.Out())
+	last.ForwardSlice(y, in, rows)
+	if hidden != nil {
+		PutScratch(hidden)
+	}
+	shape[len(shape)-1] = last.Out()
+	return FromData(y, shape...)
 }
