@@ -267,7 +267,9 @@ func (s *Swin) Forward(ctx context.Context, pixelValues *tensor.Dense, pixelMask
 	if pixelMask != nil && len(pixelMask) != B*H*W {
 		return nil, fmt.Errorf("swin: pixel mask has %d values, want %d", len(pixelMask), B*H*W)
 	}
-	x, h, w := s.embed(nn.Data(pixelValues), B, H, W)
+	sc := s.scratch.Get()
+	defer s.scratch.Put(sc)
+	x, h, w := s.embed(nn.Data(pixelValues), B, H, W, sc)
 	var maps []FeatureMap
 	emit := func(stage int, x []float32, h, w int) {
 		k := slices.Index(s.Config.OutIndices, stage)
@@ -275,15 +277,13 @@ func (s *Swin) Forward(ctx context.Context, pixelValues *tensor.Dense, pixelMask
 			return
 		}
 		C := s.stageDim(stage)
-		normed := make([]float32, len(x))
+		normed := grow(&sc.stageNorm, len(x))
 		norm := &s.HiddenStatesNorms[k]
 		layerNormRows(normed, x, nn.Data(norm.Weight), nn.Data(norm.Bias), norm.Eps)
 		f := tokensToMap(normed, B, h, w, C)
 		maps = append(maps, FeatureMap{Features: f, Mask: InterpolateMask(pixelMask, B, H, W, h, w)})
 	}
 	emit(0, x, h, w)
-	sc := s.scratch.Get()
-	defer s.scratch.Put(sc)
 	for i := range s.Encoder.Layers {
 		st := &s.Encoder.Layers[i]
 		for j := range st.Blocks {
@@ -294,20 +294,24 @@ func (s *Swin) Forward(ctx context.Context, pixelValues *tensor.Dense, pixelMask
 		}
 		emit(i+1, x, h, w)
 		if st.Downsample != nil {
-			x, h, w = st.Downsample.forward(x, B, h, w)
+			x, h, w = st.Downsample.forward(x, B, h, w, sc)
 		}
 	}
 	return maps, nil
 }
 
 // embed cuts the (bottom/right zero-padded) image into patches and projects
-// them: the strided convolution as one GEMM, giving tokens [B, h*w, C].
-func (s *Swin) embed(px []float32, B, H, W int) ([]float32, int, int) {
+// them: the strided convolution as one GEMM, giving tokens [B, h*w, C] in
+// one of sc's token buffers (sc may be nil).
+func (s *Swin) embed(px []float32, B, H, W int, sc *swinScratch) ([]float32, int, int) {
+	if sc == nil {
+		sc = new(swinScratch)
+	}
 	p, Cin, C := s.Config.PatchSize, s.Config.NumChannels, s.Config.EmbedDim
 	h, w := (H+p-1)/p, (W+p-1)/p
 	K := Cin * p * p
 	rows := B * h * w
-	patches := make([]float32, rows*K)
+	patches := grow(&sc.patches, rows*K)
 	cpu.ParallelFor(B*h, func(lo, hi int) {
 		for bi := lo; bi < hi; bi++ {
 			b, i := bi/h, bi%h
@@ -330,7 +334,7 @@ func (s *Swin) embed(px []float32, B, H, W int) ([]float32, int, int) {
 		}
 	})
 	proj := &s.Embeddings.PatchEmbeddings.Projection
-	out := make([]float32, rows*C)
+	out := grow(&sc.tokens[0], rows*C)
 	bias := nn.Data(proj.Bias)
 	for r := 0; r < rows; r++ {
 		copy(out[r*C:(r+1)*C], bias)
@@ -342,17 +346,25 @@ func (s *Swin) embed(px []float32, B, H, W int) ([]float32, int, int) {
 }
 
 // forward merges 2×2 patches of x [B, h*w, C] (zero-padding odd sizes) into
-// [B, ceil(h/2)*ceil(w/2), 2C].
-func (m *SwinPatchMerging) forward(x []float32, B, h, w int) ([]float32, int, int) {
+// [B, ceil(h/2)*ceil(w/2), 2C], in whichever of sc's token buffers x is not
+// (sc may be nil).
+func (m *SwinPatchMerging) forward(x []float32, B, h, w int, sc *swinScratch) ([]float32, int, int) {
+	if sc == nil {
+		sc = new(swinScratch)
+	}
 	C := m.Reduction.In() / 4
 	h2, w2 := (h+1)/2, (w+1)/2
 	rows := B * h2 * w2
-	out := make([]float32, rows*2*C)
+	dst := &sc.tokens[0]
+	if len(x) > 0 && cap(*dst) > 0 && &(*dst)[:1][0] == &x[0] {
+		dst = &sc.tokens[1]
+	}
+	out := grow(dst, rows*2*C)
 	// The concatenated [rows, 4C] input is built and reduced swinChunkRows
 	// rows at a time, so it never exists whole (26 MB after the first stage
 	// at 800×1333).
 	bn := min(rows, swinChunkRows)
-	cat := make([]float32, bn*4*C)
+	cat := grow(&sc.cat, bn*4*C)
 	nw, nb := nn.Data(m.Norm.Weight), nn.Data(m.Norm.Bias)
 	for r0 := 0; r0 < rows; r0 += bn {
 		n := min(bn, rows-r0)

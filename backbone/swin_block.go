@@ -90,6 +90,8 @@ func (a *SwinSelfAttention) RelativePositionBias(window int) []float32 {
 type swinScratch struct {
 	pos                               []int32
 	windows, qkv, ctx, normed, hidden []float32
+	patches, cat, stageNorm           []float32
+	tokens                            [2][]float32 // the stages' tokens, ping-pong
 }
 
 // swinChunkRows is how many tokens a block processes at a time: the

@@ -36,7 +36,7 @@ func testSwinStages(t *testing.T) {
 			B, H, W := sh[0], sh[2], sh[3]
 			const pre = "act.model.backbone.conv_encoder.model.swin.encoder."
 			checked := 0
-			x, h, w := s.embed(nn.Data(px), B, H, W)
+			x, h, w := s.embed(nn.Data(px), B, H, W, nil)
 			checkStored(t, f, pre+"hidden_states.0", tokens(x, B, h*w, s.Config.EmbedDim), &checked)
 			for i := range s.Encoder.Layers {
 				st := &s.Encoder.Layers[i]
@@ -54,7 +54,7 @@ func testSwinStages(t *testing.T) {
 					checkStored(t, f, name+".0", tokens(x, B, h*w, st.Dim), &checked)
 				}
 				if st.Downsample != nil {
-					x, h, w = st.Downsample.forward(x, B, h, w)
+					x, h, w = st.Downsample.forward(x, B, h, w, nil)
 					checkStored(t, f, fmt.Sprintf("%slayers.%d.downsample", pre, i), tokens(x, B, h*w, 2*st.Dim), &checked)
 				}
 			}
