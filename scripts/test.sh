@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The project's test command (README): vet, the full test suite (parity
-# against ../shared/fixtures or $GSAM_FIXTURES), the race detector on the
-# packages that share state or run concurrent calls, every fuzz target from
+# against ../shared/fixtures or $GSAM_FIXTURES), the race detector on every
+# package with shared state or parallel kernels (each model's passes run on
+# worker goroutines and reuse buffers across calls), every fuzz target from
 # its corpus for a few seconds, and every benchmark once so none can rot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go vet ./...
 CGO_ENABLED=0 go build ./...
 go test -count=1 ./...
-go test -count=1 -race ./weights/ ./tokenize/ ./rle/ ./hub/ ./cpu/ ./nn/
-go test -count=1 -race -run 'TestConcurrent' ./groundingdino/ ./sam/ ./groundedsam/
+go test -count=1 -race ./weights/ ./tokenize/ ./rle/ ./hub/ ./cpu/ ./nn/ ./processor/ \
+  ./backbone/ ./enhancer/ ./query/ ./decoder/ ./groundingdino/ ./sam/ ./groundedsam/
 for target in \
   "./weights/ FuzzParse" "./weights/ FuzzOpenIndex" "./tokenize/ FuzzEncode" "./rle/ FuzzDecode" \
   "./groundingdino/ FuzzParseConfig" "./sam/ FuzzParseConfig" "./processor/ FuzzDecodeImage" \
