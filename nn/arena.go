@@ -1,6 +1,10 @@
 package nn
 
-import "github.com/gsam-go/gsam/cpu"
+import (
+	"sync"
+
+	"github.com/gsam-go/gsam/cpu"
+)
 
 // Arena hands out a call's temporary float32 buffers and takes them all back
 // at once, so that a model's steady-state calls reuse the same memory. Fresh
@@ -108,19 +112,60 @@ func (p *Arenas) Drop() {
 
 // scratch holds float buffers for temporaries that live inside one call:
 // fresh pages cost a page fault each on first touch, which for an
-// image-sized activation is a visible share of a layer.
-var scratch cpu.FreeList[[]float32]
+// image-sized activation is a visible share of a layer. Its callers ask
+// for many sizes, interleaved, so a request takes the smallest free buffer
+// that fits rather than the last one handed back (which would often be
+// too small, and be replaced).
+var scratch struct {
+	sync.Mutex
+	free [][]float32
+}
+
+// maxScratch bounds how many free buffers scratch keeps.
+const maxScratch = 64
 
 // Scratch returns a buffer of n values whose contents are left from an
 // earlier use: write every element before reading it, and hand it back
 // with PutScratch once spent (the sooner, the fewer live at once).
 func Scratch(n int) []float32 {
-	p := scratch.Get()
-	if cap(*p) < n {
-		*p = make([]float32, n)
+	scratch.Lock()
+	best := -1
+	for i, b := range scratch.free {
+		if cap(b) >= n && (best < 0 || cap(b) < cap(scratch.free[best])) {
+			best = i
+		}
 	}
-	return (*p)[:n]
+	if best < 0 {
+		scratch.Unlock()
+		return make([]float32, n)
+	}
+	b := scratch.free[best]
+	last := len(scratch.free) - 1
+	scratch.free[best] = scratch.free[last]
+	scratch.free = scratch.free[:last]
+	scratch.Unlock()
+	return b[:n]
 }
 
 // PutScratch hands a buffer from Scratch back; it must no longer be used.
-func PutScratch(b []float32) { scratch.Put(&b) }
+// When maxScratch buffers are already free the smallest one is dropped.
+func PutScratch(b []float32) {
+	if cap(b) == 0 {
+		return
+	}
+	scratch.Lock()
+	defer scratch.Unlock()
+	if len(scratch.free) < maxScratch {
+		scratch.free = append(scratch.free, b)
+		return
+	}
+	small := 0
+	for i, f := range scratch.free {
+		if cap(f) < cap(scratch.free[small]) {
+			small = i
+		}
+	}
+	if cap(b) > cap(scratch.free[small]) {
+		scratch.free[small] = b
+	}
+}

@@ -92,3 +92,27 @@ func TestArenasConcurrent(t *testing.T) {
 		t.Errorf("%d free arenas after 8 concurrent users", n)
 	}
 }
+
+func TestScratchTakesTheSmallestFit(t *testing.T) {
+	big, small := Scratch(1000), Scratch(10)
+	bigP, smallP := &big[:1][0], &small[:1][0]
+	PutScratch(big)
+	PutScratch(small) // handed back last: a request for 500 must still find big
+	got := Scratch(500)
+	if &got[:1][0] != bigP {
+		t.Error("a 500-value request did not reuse the 1000-value buffer")
+	}
+	got2 := Scratch(5)
+	if &got2[:1][0] != smallP {
+		t.Error("a 5-value request did not reuse the 10-value buffer")
+	}
+	PutScratch(got)
+	PutScratch(got2)
+	if n := testing.AllocsPerRun(20, func() {
+		a, b := Scratch(800), Scratch(8)
+		PutScratch(a)
+		PutScratch(b)
+	}); n > 2 {
+		t.Errorf("interleaved sizes allocate %v times per round", n)
+	}
+}
