@@ -1,0 +1,5 @@
+//go:build !race
+
+package groundingdino
+
+const raceEnabled = false
