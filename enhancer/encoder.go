@@ -28,6 +28,9 @@ type Inputs struct {
 	// trace should ask for them; without them each layer updates the
 	// previous one's buffers in place and the memory is reused.
 	KeepStates bool
+	// OwnVision lets the first layer update Vision in place too, when the
+	// caller does not need it again (otherwise it works on a copy).
+	OwnVision bool
 }
 
 // EncoderLayer is GroundingDinoEncoderLayer. Its forward runs the fusion
@@ -117,7 +120,8 @@ func (e *Encoder) Forward(ctx context.Context, in Inputs) (Output, error) {
 			out.VisionStates = append(out.VisionStates, vision)
 			out.TextStates = append(out.TextStates, text)
 		}
-		vision, text = e.Layers[i].forward(vision, text, &in, ref, textPos, i > 0 && !in.KeepStates)
+		owned := (i > 0 || in.OwnVision) && !in.KeepStates
+		vision, text = e.Layers[i].forward(vision, text, &in, ref, textPos, owned)
 	}
 	if in.KeepStates {
 		out.VisionStates = append(out.VisionStates, vision)

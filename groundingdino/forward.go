@@ -184,6 +184,7 @@ func (m *Model) Forward(ctx context.Context, in Inputs, trace Trace, hook StageH
 		SpatialShapes: flat.SpatialShapes, LevelStart: flat.LevelStart, ValidRatios: nn.Data(flat.ValidRatios),
 		Text: textFeatures, TextMask: textMask, TextSelfAttention: selfAttn, TextPositionIDs: posIDs,
 		KeepStates: trace != nil, // every layer's output only for a trace
+		OwnVision:  true,         // the flattened tokens are not needed again
 	})
 	if err != nil {
 		return nil, fmt.Errorf("groundingdino: encoder: %w", err)
