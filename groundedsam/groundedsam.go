@@ -80,7 +80,7 @@ func (p *Pipeline) Ground(ctx context.Context, img image.Image, prompt grounding
 // SAM's image encoder does not need the boxes, so it embeds the images
 // while Grounding DINO runs: each model alone leaves cores idle at its many
 // synchronisation points, and the other fills them (one 800×1333 image on
-// 2 cores: Grounding DINO and the SAM encoder 14–17 % faster together than
+// 2 cores: Grounding DINO and the SAM encoder 10–19 % faster together than
 // one after the other). An image without detections has its embedding
 // cancelled; SAM's work on it is lost only when Grounding DINO finishes
 // later than the embedding.
