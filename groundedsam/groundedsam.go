@@ -96,6 +96,9 @@ func (p *Pipeline) GroundBatch(ctx context.Context, imgs []image.Image, prompt g
 			return nil, fmt.Errorf("groundedsam: image %d is empty", i)
 		}
 	}
+	if err := p.Detector.CheckPrompt(prompt); err != nil {
+		return nil, err // before any background work is started
+	}
 	var embeds *embeddings
 	if !p.Sequential {
 		embeds = p.embedAll(ctx, imgs, nil)

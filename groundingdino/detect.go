@@ -149,6 +149,13 @@ func (d *Detector) Detect(ctx context.Context, images []image.Image, prompt Prom
 	return out, nil
 }
 
+// CheckPrompt reports whether Detect would accept p (a caption or labels
+// that tokenize within the model's limits), without running anything.
+func (d *Detector) CheckPrompt(p Prompt) error {
+	_, err := d.passes(p)
+	return err
+}
+
 // passes encodes the prompt as one or more captions that each fit the model.
 func (d *Detector) passes(p Prompt) ([]*tokenize.Labeled, error) {
 	maxLen := d.Model.Config.MaxTextLen

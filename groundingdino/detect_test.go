@@ -132,3 +132,15 @@ func TestConcurrentDetect(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+func TestCheckPrompt(t *testing.T) {
+	d, _ := loadDetector(t)
+	if err := d.CheckPrompt(Prompt{Caption: "a cat . a remote control ."}); err != nil {
+		t.Errorf("good caption: %v", err)
+	}
+	for _, p := range []Prompt{{}, {Caption: " . "}, {Caption: "cat", Labels: []string{"dog"}}} {
+		if err := d.CheckPrompt(p); err == nil {
+			t.Errorf("%+v: no error", p)
+		}
+	}
+}
