@@ -407,3 +407,6 @@ func tokensToMap(x []float32, B, h, w, C int) *tensor.Dense {
 	})
 	return nn.FromData(out, B, C, h, w)
 }
+
+// DropScratch forgets the blocks' kept buffers (see Swin.Forward).
+func (s *Swin) DropScratch() { s.scratch.Drop() }

@@ -56,3 +56,11 @@ func (p *FreeList[T]) Len() int {
 	defer p.mu.Unlock()
 	return len(p.free)
 }
+
+// DropScratch forgets the package's free buffers (the GEMM packing blocks,
+// the deformable attention's value copy), returning their memory to the
+// collector; later calls allocate them again.
+func DropScratch() {
+	gemmBufFree.Drop()
+	byHeadPool.Drop()
+}

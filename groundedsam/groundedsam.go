@@ -263,3 +263,17 @@ func BestMask(ious []float32) int {
 	}
 	return best
 }
+
+// DropScratch forgets the buffers both models keep between calls (each
+// call running at once keeps its own set: ~250 MB for a SAM encoding at
+// 1024², ~155 MB of Swin blocks at 800×1333), returning their memory to
+// the collector. The next call allocates them again. It may run while
+// calls are in flight: the buffers they hold are kept when they finish.
+func (p *Pipeline) DropScratch() {
+	if p.Detector != nil && p.Detector.Model != nil {
+		p.Detector.Model.DropScratch()
+	}
+	if p.SAM != nil {
+		p.SAM.DropScratch()
+	}
+}

@@ -230,3 +230,29 @@ func TestSequentialMatchesOverlapped(t *testing.T) {
 		}
 	}
 }
+
+// TestDropScratch: after DropScratch the pipeline allocates its buffers
+// again and gives the same results, bit for bit.
+func TestDropScratch(t *testing.T) {
+	p, img := load(t)
+	ctx := context.Background()
+	before, err := p.Ground(ctx, img, prompt, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.DropScratch()
+	after, err := p.Ground(ctx, img, prompt, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before.Detections) == 0 || len(before.Detections) != len(after.Detections) {
+		t.Fatalf("%d detections before DropScratch, %d after", len(before.Detections), len(after.Detections))
+	}
+	for i, d := range before.Detections {
+		e := after.Detections[i]
+		if d.Detection != e.Detection || d.IoU != e.IoU || !slices.Equal(d.Mask.Pix, e.Mask.Pix) {
+			t.Errorf("detection %d differs after DropScratch", i)
+		}
+	}
+	(&Pipeline{}).DropScratch() // an empty pipeline has nothing to drop
+}

@@ -161,3 +161,14 @@ func LoadModel(dir string) (*Model, error) {
 	}
 	return m, nil
 }
+
+// DropScratch forgets the buffers the model keeps between calls (Swin's
+// block scratch, the shared nn and cpu scratch), returning their memory
+// to the collector: for a process that is done with heavy use for a
+// while. The next call allocates them again.
+func (m *Model) DropScratch() {
+	if s, ok := m.Vision.Backbone.(*backbone.Swin); ok {
+		s.DropScratch()
+	}
+	nn.DropScratch()
+}

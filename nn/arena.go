@@ -176,3 +176,12 @@ func PutScratch(b []float32) {
 		scratch.free[small] = b
 	}
 }
+
+// DropScratch forgets the free Scratch buffers and cpu's (cpu.DropScratch),
+// returning their memory to the collector.
+func DropScratch() {
+	scratch.Lock()
+	scratch.free = nil
+	scratch.Unlock()
+	cpu.DropScratch()
+}

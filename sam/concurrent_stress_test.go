@@ -181,3 +181,18 @@ func TestReusedScratchLeavesNoTrace(t *testing.T) {
 		t.Error("the masks for A changed after decoding on B")
 	}
 }
+
+func TestDropScratchEmptiesTheEncoderWork(t *testing.T) {
+	m := loadFixtureModel(t)
+	f := fixture.Tensors(t, "sam/case/tensors.safetensors")
+	if _, err := m.Embed(context.Background(), fixture.Float(t, f, "input.pixel_values")); err != nil {
+		t.Fatal(err)
+	}
+	if m.VisionEncoder.work.Len() == 0 {
+		t.Fatal("no work buffers kept after Embed")
+	}
+	m.DropScratch()
+	if n := m.VisionEncoder.work.Len(); n != 0 {
+		t.Errorf("%d work buffers kept after DropScratch", n)
+	}
+}

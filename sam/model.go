@@ -175,3 +175,13 @@ func (m *Model) DecodeTrace(ctx context.Context, emb *Embedding, prompts *Prompt
 	// pixel: the decoder adds the vector instead of a broadcast copy.
 	return m.MaskDecoder.forward(decoderImage{emb.Embeddings, emb.tokens, pe}, sparse, dense, nn.Data(m.PromptEncoder.NoMaskEmbed.Weight), multimask, trace)
 }
+
+// DropScratch forgets the buffers the model keeps between calls (the image
+// encoder's work buffers, the mask decoder's arenas, the shared nn and cpu
+// scratch), returning their memory to the collector. The next call
+// allocates them again.
+func (m *Model) DropScratch() {
+	m.VisionEncoder.work.Drop()
+	m.MaskDecoder.arenas.Drop()
+	nn.DropScratch()
+}
