@@ -13,7 +13,7 @@ import (
 // the buffers the stages keep between calls (Swin's tokens and blocks, the
 // encoder's scratch, the GEMM packing): grounding-dino-tiny at full size
 // (zero weights: only the sizes matter) on a 320×480 image must allocate
-// at most 60 % as much on its second call as on its first (0.52 today;
+// at most 65 % as much on its second call as on its first (0.52 today;
 // before the buffers were kept, both calls allocated the same). What still
 // allocates is the stage outputs and the 900-query decoder's tensors.
 func TestForwardSteadyStateAllocation(t *testing.T) {
@@ -49,7 +49,7 @@ func TestForwardSteadyStateAllocation(t *testing.T) {
 		warm = min(warm, forward())
 	}
 	t.Logf("first forward allocated %.1f MB, warm %.1f MB", float64(cold)/1e6, float64(warm)/1e6)
-	if warm*10 > cold*6 {
-		t.Errorf("warm forward allocated %d bytes, first %d: want at most 60 %%", warm, cold)
+	if warm*100 > cold*65 {
+		t.Errorf("warm forward allocated %d bytes, first %d: want at most 65 %%", warm, cold)
 	}
 }
