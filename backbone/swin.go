@@ -277,7 +277,7 @@ func (s *Swin) Forward(ctx context.Context, pixelValues *tensor.Dense, pixelMask
 			return
 		}
 		C := s.stageDim(stage)
-		normed := grow(&sc.stageNorm, len(x))
+		normed := cpu.Grow(&sc.stageNorm, len(x))
 		norm := &s.HiddenStatesNorms[k]
 		layerNormRows(normed, x, nn.Data(norm.Weight), nn.Data(norm.Bias), norm.Eps)
 		f := tokensToMap(normed, B, h, w, C)
@@ -311,7 +311,7 @@ func (s *Swin) embed(px []float32, B, H, W int, sc *swinScratch) ([]float32, int
 	h, w := (H+p-1)/p, (W+p-1)/p
 	K := Cin * p * p
 	rows := B * h * w
-	patches := grow(&sc.patches, rows*K)
+	patches := cpu.Grow(&sc.patches, rows*K)
 	cpu.ParallelFor(B*h, func(lo, hi int) {
 		for bi := lo; bi < hi; bi++ {
 			b, i := bi/h, bi%h
@@ -334,7 +334,7 @@ func (s *Swin) embed(px []float32, B, H, W int, sc *swinScratch) ([]float32, int
 		}
 	})
 	proj := &s.Embeddings.PatchEmbeddings.Projection
-	out := grow(&sc.tokens[0], rows*C)
+	out := cpu.Grow(&sc.tokens[0], rows*C)
 	bias := nn.Data(proj.Bias)
 	for r := 0; r < rows; r++ {
 		copy(out[r*C:(r+1)*C], bias)
@@ -359,12 +359,12 @@ func (m *SwinPatchMerging) forward(x []float32, B, h, w int, sc *swinScratch) ([
 	if len(x) > 0 && cap(*dst) > 0 && &(*dst)[:1][0] == &x[0] {
 		dst = &sc.tokens[1]
 	}
-	out := grow(dst, rows*2*C)
+	out := cpu.Grow(dst, rows*2*C)
 	// The concatenated [rows, 4C] input is built and reduced swinChunkRows
 	// rows at a time, so it never exists whole (26 MB after the first stage
 	// at 800×1333).
 	bn := min(rows, swinChunkRows)
-	cat := grow(&sc.cat, bn*4*C)
+	cat := cpu.Grow(&sc.cat, bn*4*C)
 	nw, nb := nn.Data(m.Norm.Weight), nn.Data(m.Norm.Bias)
 	for r0 := 0; r0 < rows; r0 += bn {
 		n := min(bn, rows-r0)

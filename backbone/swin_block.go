@@ -103,15 +103,6 @@ type swinScratch struct {
 // several chunks.
 var swinChunkRows = 8192
 
-// grow returns buf resized to n, reallocating only when it is too small.
-func grow[T any](buf *[]T, n int) []T {
-	if cap(*buf) < n {
-		*buf = make([]T, n)
-	}
-	*buf = (*buf)[:n]
-	return *buf
-}
-
 // forward updates x [B, h*w, C] in place; sc may be nil.
 func (l *SwinLayer) forward(x []float32, B, h, w int, sc *swinScratch) {
 	if sc == nil {
@@ -127,7 +118,7 @@ func (l *SwinLayer) forward(x []float32, B, h, w int, sc *swinScratch) {
 
 	// pos maps window token r to its token in x, or -1 for padding: windows
 	// are cut from the image rolled by -shift and padded bottom/right.
-	pos := grow(&sc.pos, rows)
+	pos := cpu.Grow(&sc.pos, rows)
 	cpu.ParallelFor(nW, func(lo, hi int) {
 		for wi := lo; wi < hi; wi++ {
 			b, wy, wx := wi/(nwy*nwx), wi/nwx%nwy, wi%nwx
@@ -151,7 +142,7 @@ func (l *SwinLayer) forward(x []float32, B, h, w int, sc *swinScratch) {
 	bias3 := a.qkvBias(C)
 	per := max(1, swinChunkRows/N)
 	chunk := min(nW, per) * N
-	windows := grow(&sc.windows, chunk*C)
+	windows := cpu.Grow(&sc.windows, chunk*C)
 	lw, lb := nn.Data(l.LayernormBefore.Weight), nn.Data(l.LayernormBefore.Bias)
 	proj := &l.Attention.Output.Dense
 	pb := nn.Data(proj.Bias)
@@ -199,8 +190,8 @@ func (l *SwinLayer) forward(x []float32, B, h, w int, sc *swinScratch) {
 	fc1, fc2 := &l.Intermediate.Dense, &l.Output.Dense
 	hid := fc1.Out()
 	bn := min(n, swinChunkRows)
-	normed := grow(&sc.normed, bn*C)
-	hidden := grow(&sc.hidden, bn*hid)
+	normed := cpu.Grow(&sc.normed, bn*C)
+	hidden := cpu.Grow(&sc.hidden, bn*hid)
 	b1, b2 := nn.Data(fc1.Bias), nn.Data(fc2.Bias)
 	for r0 := 0; r0 < n; r0 += bn {
 		m := min(bn, n-r0)
@@ -254,7 +245,7 @@ func (a *SwinSelfAttention) attend(sc *swinScratch, windows, rpb, bias3 []float3
 	H := a.Heads
 	d := C / H
 	// q, k, v side by side in one [rows, 3C] buffer.
-	qkv := grow(&sc.qkv, rows*3*C)
+	qkv := cpu.Grow(&sc.qkv, rows*3*C)
 	for i, lin := range []*nn.Linear{&a.Query, &a.Key, &a.Value} {
 		cpu.Sgemm(false, true, rows, C, C, 1, windows, C, nn.Data(lin.Weight), C, 0, qkv[i*C:], 3*C)
 	}
@@ -268,7 +259,7 @@ func (a *SwinSelfAttention) attend(sc *swinScratch, windows, rpb, bias3 []float3
 			}
 		})
 	}
-	ctx := grow(&sc.ctx, rows*C)
+	ctx := cpu.Grow(&sc.ctx, rows*C)
 	scale := float32(1 / math.Sqrt(float64(d)))
 
 	// region returns the shift-mask region (0..2) of a padded coordinate,

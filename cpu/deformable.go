@@ -64,11 +64,7 @@ func MSDeformAttn(out, value []float32, spatialShapes [][2]int, levelStart []int
 var byHeadPool FreeList[[]float32]
 
 func getByHead(n int) []float32 {
-	p := byHeadPool.Get()
-	if cap(*p) < n {
-		*p = make([]float32, n)
-	}
-	return (*p)[:n]
+	return Grow(byHeadPool.Get(), n)
 }
 
 // forChunks runs fn over [0, n) in blocks of grain on GOMAXPROCS goroutines

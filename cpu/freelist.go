@@ -2,6 +2,16 @@ package cpu
 
 import "sync"
 
+// Grow returns *buf resized to n elements, reallocating it only when its
+// capacity is too small (the contents are then left from earlier use).
+func Grow[T any](buf *[]T, n int) []T {
+	if cap(*buf) < n {
+		*buf = make([]T, n)
+	}
+	*buf = (*buf)[:n]
+	return *buf
+}
+
 // FreeList keeps values of a model's per-call scratch types for reuse:
 // each call takes one with Get and gives it back with Put. Unlike a
 // sync.Pool it keeps them across garbage collections, which is the point;

@@ -44,7 +44,7 @@ func (p *PatchEmbeddings) tokens(pix []float32, Cin, H, W int, wk *visionWork) [
 	}
 	h, w := H/k, W/k
 	N, K := h*w, Cin*k*k
-	col := wk.get(&wk.col, N*K)
+	col := cpu.Grow(&wk.col, N*K)
 	cpu.ParallelFor(N, func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			py, px := t/w, t%w
@@ -57,7 +57,7 @@ func (p *PatchEmbeddings) tokens(pix []float32, Cin, H, W int, wk *visionWork) [
 			}
 		}
 	})
-	x := wk.get(&wk.x, N*C)
+	x := cpu.Grow(&wk.x, N*C)
 	beta := float32(0)
 	if c.Bias != nil {
 		bias := nn.Data(c.Bias)
@@ -259,21 +259,13 @@ type attnScratch struct {
 	scores, inv, rh, rw []float32
 }
 
-// get returns *p resized to n values (contents undefined).
-func (wk *visionWork) get(p *[]float32, n int) []float32 {
-	if cap(*p) < n {
-		*p = make([]float32, n)
-	}
-	return (*p)[:n]
-}
-
 // forward updates the tokens x [h*w, C] in place. The residual adds are
 // folded into the products (beta = 1 into x) and the output biases into
 // the LayerNorm passes.
 func (l *VisionLayer) forward(x []float32, h, w int, wk *visionWork) {
 	C := l.LayerNorm1.Weight.Shape()[0]
 	N := h * w
-	y := wk.get(&wk.y, N*C)
+	y := cpu.Grow(&wk.y, N*C)
 	normRows(y, x, &l.LayerNorm1, &l.Attn.Proj)
 	l.Attn.forward(x, y, h, w, l.WindowSize, wk)
 	normRows(y, x, &l.LayerNorm2, &l.MLP.Lin2)
@@ -307,7 +299,7 @@ func normRows(y, x []float32, ln *nn.LayerNorm, next *nn.Linear) {
 // over both cores, and lin2 accumulates straight into x.
 func (m *MLPBlock) forwardResidual(x, y []float32, rows int, wk *visionWork) {
 	in, hidden, out := m.Lin1.In(), m.Lin1.Out(), m.Lin2.Out()
-	hid := wk.get(&wk.hid, rows*hidden)
+	hid := cpu.Grow(&wk.hid, rows*hidden)
 	cpu.Sgemm(false, true, rows, hidden, in, 1, y, in, nn.Data(m.Lin1.Weight), in, 0, hid, hidden)
 	var b1 []float32
 	if m.Lin1.Bias != nil {
@@ -357,7 +349,7 @@ func (n *VisionNeck) forward(x []float32, h, w int, tr tracer, wk *visionWork) [
 		tr.emit(name, func() *tensor.Dense { return nn.FromData(transposeTiled(t, nil, N, ch, nil), 1, ch, h, w) })
 	}
 	// The 1×1 convolution is a product with the tokens.
-	t := wk.get(&wk.neck[0], N*O)
+	t := cpu.Grow(&wk.neck[0], N*O)
 	cpu.Sgemm(false, true, N, O, C, 1, x, C, nn.Data(n.Conv1.Weight), C, 0, t, O)
 	emit("vision_encoder.neck.conv1", t, O)
 	cpu.LayerNormRows(t, nn.Data(n.LayerNorm1.Weight), nn.Data(n.LayerNorm1.Bias), O, n.LayerNorm1.Eps)
@@ -365,7 +357,7 @@ func (n *VisionNeck) forward(x []float32, h, w int, tr tracer, wk *visionWork) [
 
 	// 3×3, padding 1: col [N, (ky, kx, c)], weight [O2, (ky, kx, c)].
 	wt := nn.Data(c2.Weight)
-	wp := wk.get(&wk.neck[1], O2*9*O)
+	wp := cpu.Grow(&wk.neck[1], O2*9*O)
 	for o := 0; o < O2; o++ {
 		for ci := 0; ci < O; ci++ {
 			for k := 0; k < 9; k++ {
@@ -373,7 +365,7 @@ func (n *VisionNeck) forward(x []float32, h, w int, tr tracer, wk *visionWork) [
 			}
 		}
 	}
-	col := wk.get(&wk.neck[2], N*9*O)
+	col := cpu.Grow(&wk.neck[2], N*9*O)
 	cpu.ParallelFor(N, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			y, xx := p/w, p%w
@@ -388,7 +380,7 @@ func (n *VisionNeck) forward(x []float32, h, w int, tr tracer, wk *visionWork) [
 			}
 		}
 	})
-	u := wk.get(&wk.neck[3], N*O2)
+	u := cpu.Grow(&wk.neck[3], N*O2)
 	if c2.Bias != nil {
 		bias := nn.Data(c2.Bias)
 		for p := 0; p < N; p++ {
@@ -434,7 +426,7 @@ func (a *VisionAttention) forward(x, y []float32, h, w, ws int, wk *visionWork) 
 	H := a.Heads
 	D := C / H
 	N := h * w
-	qkv := wk.get(&wk.qkv, N*3*C)
+	qkv := cpu.Grow(&wk.qkv, N*3*C)
 	cpu.Sgemm(false, true, N, 3*C, C, 1, y, C, nn.Data(a.QKV.Weight), C, 0, qkv, 3*C)
 	var bias []float32
 	if a.QKV.Bias != nil {
@@ -474,8 +466,8 @@ func (a *VisionAttention) forward(x, y []float32, h, w, ws int, wk *visionWork) 
 		src, o = qkv, y
 	} else {
 		// A padded token is zero before qkv, so it carries qkv's bias.
-		src = wk.get(&wk.win, nWin*L*3*C)
-		o = wk.get(&wk.o, nWin*L*C)
+		src = cpu.Grow(&wk.win, nWin*L*3*C)
+		o = cpu.Grow(&wk.o, nWin*L*C)
 		cpu.ParallelFor(nWin*L, func(lo, hi int) {
 			for wp := lo; wp < hi; wp++ {
 				dst := src[wp*3*C : (wp+1)*3*C]
@@ -539,8 +531,8 @@ func (a *VisionAttention) forward(x, y []float32, h, w, ws int, wk *visionWork) 
 	cpu.ParallelFor(nWin*H*nBlk, func(t0, t1 int) {
 		sc := wk.attn.Get()
 		defer wk.attn.Put(sc)
-		scores, inv := wk.get(&sc.scores, block*L), wk.get(&sc.inv, block)
-		rh, rw := wk.get(&sc.rh, block*wh), wk.get(&sc.rw, block*ww)
+		scores, inv := cpu.Grow(&sc.scores, block*L), cpu.Grow(&sc.inv, block)
+		rh, rw := cpu.Grow(&sc.rh, block*wh), cpu.Grow(&sc.rw, block*ww)
 		for task := t0; task < t1; task++ {
 			attend(task, scores, rh, rw, inv)
 		}
