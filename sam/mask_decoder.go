@@ -73,7 +73,8 @@ type MaskDecoder struct {
 	IOUPredictionHead       FeedForward        `gsam:"iou_prediction_head"`
 	Config                  MaskDecoderConfig
 
-	arenas *nn.Arenas // temporaries reused across calls
+	arenas   *nn.Arenas   // temporaries reused across calls
+	upscaleW [2][]float32 // upscaleWeights of the two convolutions, from prepare
 }
 
 // NewMaskDecoder allocates the decoder from its config.
@@ -421,22 +422,10 @@ func transposeTiled(src, add []float32, rows, cols int, ar *nn.Arena) []float32 
 // pixels, one parallel GEMM each (about a megabyte of rows, in cache), and
 // hands every block to emit(r0, r1, rows) in parallel pieces, rows holding
 // pixels r0..r1-1 ([r1-r0, 4, Cout], owned by emit until it returns).
-func upscale(c *nn.ConvTranspose2d, x []float32, h, w int, ar *nn.Arena, emit func(r0, r1 int, rows []float32)) {
+// wp is upscaleWeights(c).
+func upscale(c *nn.ConvTranspose2d, wp, x []float32, h, w int, ar *nn.Arena, emit func(r0, r1 int, rows []float32)) {
 	ws := c.Weight.Shape()
 	Cin, Cout := ws[0], ws[1]
-	if ws[2] != 2 || ws[3] != 2 || c.Stride != 2 {
-		panic(fmt.Sprintf("sam: upscaling conv must be 2×2 stride 2, got %v stride %d", ws, c.Stride))
-	}
-	// Weight [Cin, Cout, i, j] → [Cin, (i, j, Cout)].
-	wt := nn.Data(c.Weight)
-	wp := ar.Floats(Cin * 4 * Cout)
-	for ci := 0; ci < Cin; ci++ {
-		for o := 0; o < Cout; o++ {
-			for ij := 0; ij < 4; ij++ {
-				wp[ci*4*Cout+ij*Cout+o] = wt[(ci*Cout+o)*4+ij]
-			}
-		}
-	}
 	bias := nn.Data(c.Bias)
 	n := h * w
 	per := max(1, min(n, (1<<18)/(4*Cout)))
@@ -452,6 +441,41 @@ func upscale(c *nn.ConvTranspose2d, x []float32, h, w int, ar *nn.Arena, emit fu
 			emit(b0+r0, b0+r1, rows)
 		})
 	}
+}
+
+// upscaleWeights reorders a 2×2, stride-2 ConvTranspose2d's weight
+// [Cin, Cout, i, j] to [Cin, (i, j, Cout)], the B operand of upscale.
+func upscaleWeights(c *nn.ConvTranspose2d) []float32 {
+	ws := c.Weight.Shape()
+	Cin, Cout := ws[0], ws[1]
+	if ws[2] != 2 || ws[3] != 2 || c.Stride != 2 {
+		panic(fmt.Sprintf("sam: upscaling conv must be 2×2 stride 2, got %v stride %d", ws, c.Stride))
+	}
+	wt := nn.Data(c.Weight)
+	wp := make([]float32, Cin*4*Cout)
+	for ci := 0; ci < Cin; ci++ {
+		for o := 0; o < Cout; o++ {
+			for ij := 0; ij < 4; ij++ {
+				wp[ci*4*Cout+ij*Cout+o] = wt[(ci*Cout+o)*4+ij]
+			}
+		}
+	}
+	return wp
+}
+
+// upscaleB returns upscaleWeights of conv 0 or 1, as prepare left them or
+// afresh for a decoder that was not prepared.
+func (d *MaskDecoder) upscaleB(i int) []float32 {
+	if d.upscaleW[i] != nil {
+		return d.upscaleW[i]
+	}
+	return upscaleWeights([]*nn.ConvTranspose2d{&d.UpscaleConv1, &d.UpscaleConv2}[i])
+}
+
+// prepare reorders the upscaling weights once; call it again after
+// changing the weights (Model.Prepare does).
+func (d *MaskDecoder) prepare() {
+	d.upscaleW = [2][]float32{upscaleWeights(&d.UpscaleConv1), upscaleWeights(&d.UpscaleConv2)}
 }
 
 // scatterPixels writes the rows of upscale's emit for input pixels r0..r1-1
@@ -514,7 +538,7 @@ func (d *MaskDecoder) decodeOne(p int, output, keys, keyPE []float32, sparse *te
 		// come; the second's go straight into the masks: GELU, then the
 		// hypernetwork products, one small GEMM per piece.
 		up := ar.Floats(4 * N * C4)
-		upscale(&d.UpscaleConv1, keys, h, w, ar, func(r0, r1 int, rows []float32) {
+		upscale(&d.UpscaleConv1, d.upscaleB(0), keys, h, w, ar, func(r0, r1 int, rows []float32) {
 			for q := 0; q < len(rows); q += C4 {
 				cpu.LayerNorm(rows[q:q+C4], rows[q:q+C4], lw, lb, ln.Eps)
 			}
@@ -522,7 +546,7 @@ func (d *MaskDecoder) decodeOne(p int, output, keys, keyPE []float32, sparse *te
 			scatterPixels(up, r0, r1, w, C4, rows)
 		})
 		W2 := 2 * w
-		upscale(&d.UpscaleConv2, up, 2*h, W2, ar, func(r0, r1 int, rows []float32) {
+		upscale(&d.UpscaleConv2, d.upscaleB(1), up, 2*h, W2, ar, func(r0, r1 int, rows []float32) {
 			cpu.GELU(rows)
 			n := 4 * (r1 - r0)
 			prod := make([]float32, K*n) // [K, (r, ij)]
@@ -539,13 +563,13 @@ func (d *MaskDecoder) decodeOne(p int, output, keys, keyPE []float32, sparse *te
 		})
 	} else {
 		up := ar.Floats(4 * N * C4)
-		upscale(&d.UpscaleConv1, keys, h, w, ar, func(r0, r1 int, rows []float32) { scatterPixels(up, r0, r1, w, C4, rows) })
+		upscale(&d.UpscaleConv1, d.upscaleB(0), keys, h, w, ar, func(r0, r1 int, rows []float32) { scatterPixels(up, r0, r1, w, C4, rows) })
 		keep("upscale_conv1", nn.FromData(transposeTiled(up, nil, 4*N, C4, nil), 1, C4, 2*h, 2*w))
 		cpu.LayerNormRows(up, lw, lb, C4, ln.Eps)
 		keep("upscale_layer_norm", nn.FromData(transposeTiled(up, nil, 4*N, C4, nil), 1, C4, 2*h, 2*w))
 		cpu.GELU(up)
 		up2 := ar.Floats(16 * N * C8)
-		upscale(&d.UpscaleConv2, up, 2*h, 2*w, ar, func(r0, r1 int, rows []float32) { scatterPixels(up2, r0, r1, 2*w, C8, rows) })
+		upscale(&d.UpscaleConv2, d.upscaleB(1), up, 2*h, 2*w, ar, func(r0, r1 int, rows []float32) { scatterPixels(up2, r0, r1, 2*w, C8, rows) })
 		keep("upscale_conv2", nn.FromData(transposeTiled(up2, nil, 16*N, C8, nil), 1, C8, 4*h, 4*w))
 		cpu.GELU(up2)
 		cpu.Sgemm(false, true, K, 16*N, C8, 1, hyper, C8, up2, C8, 0, masks, 16*N)

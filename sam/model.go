@@ -86,10 +86,12 @@ func (m *Model) LoadWeights(store *weights.Store) error {
 }
 
 // Prepare recomputes what is derived from the weights (the image-wide
-// positional embedding, the image encoder's relative position tables).
+// positional embedding, the image encoder's relative position tables, the
+// mask decoder's reordered upscaling weights).
 // Load calls it; call it after changing weights by hand.
 func (m *Model) Prepare() {
 	m.keyPE = m.tokenPE()
+	m.MaskDecoder.prepare()
 	v := &m.VisionEncoder
 	grid := v.Config.ImageSize / v.Config.PatchSize
 	for i := range v.Layers {
