@@ -17,6 +17,21 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	sgemmImpl(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// SgemmBias computes C = op(A)*op(B) + bias + beta*C, the n values of bias
+// added to every row (a Linear layer; beta 1 adds it onto a residual). The
+// bias goes through the micro-kernel as one more step of the sum, so C is
+// not passed over first.
+func SgemmBias(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, bias, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if len(bias) < n {
+		panic(fmt.Sprintf("cpu.SgemmBias: %d bias values for n=%d", len(bias), n))
+	}
+	checkGemmArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	sgemmPackedBias(kernelInUse, transA, transB, m, n, k, 1, a, lda, b, ldb, beta, bias[:n], c, ldc)
+}
+
 // checkGemmArgs panics on shapes the slices cannot hold: the assembly kernels
 // write C through raw pointers, so the bounds are checked once here.
 func checkGemmArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {

@@ -71,6 +71,11 @@ type gemmCall struct {
 	alpha, beta    float32
 	a, b, c        []float32
 	lda, ldb, ldc  int
+	// bias, if set, is added to every row of C. It rides in the product as
+	// one more k step of the first k block: a row of ones under the packed
+	// A panels and the bias under the packed B panels, so no pass over C
+	// is needed and the kernels do not change.
+	bias []float32
 
 	kc, nc  int
 	rowStep int // mr-row panels per row chunk (one packed A block)
@@ -129,11 +134,24 @@ func split(n, parts, w int) (lo, hi int) {
 // sgemmPacked runs the blocked algorithm with kernel kern. Arguments are
 // assumed checked (see checkGemmArgs).
 func sgemmPacked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemmPackedBias(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, nil, c, ldc)
+}
+
+// sgemmPackedBias is sgemmPacked with bias (nil: none) added to every row of
+// C; with a bias, alpha must be 1.
+func sgemmPackedBias(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, bias, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
 	if k == 0 {
 		scaleC(m, n, beta, c, ldc)
+		if bias != nil {
+			for i := 0; i < m; i++ {
+				for j, v := range bias[:n] {
+					c[i*ldc+j] += v
+				}
+			}
+		}
 		return
 	}
 	workers := gemmWorkers()
@@ -147,6 +165,7 @@ func sgemmPacked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float
 	g.kern, g.transA, g.transB, g.m, g.n, g.k = kern, transA, transB, m, n, k
 	g.alpha, g.beta, g.a, g.b, g.c = alpha, beta, a, b, c
 	g.lda, g.ldb, g.ldc = lda, ldb, ldc
+	g.bias = bias
 	mr, nr := kern.mr, kern.nr
 
 	// Even block sizes: k=300 runs as 2×150, not 256+44.
@@ -182,7 +201,7 @@ func sgemmPacked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float
 	}
 	bufs := gemmBufFree.Get()
 	g.bufs = bufs
-	need := g.kc * roundUp(min(n, g.nc), nr)
+	need := (g.kc + 1) * roundUp(min(n, g.nc), nr) // +1: the bias row
 	for i := range min(nblocks, 2) {
 		if len(bufs.bPack[i]) < need {
 			bufs.bPack[i] = make([]float32, need)
@@ -193,7 +212,7 @@ func sgemmPacked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float
 	}
 	for i := range bufs.ws[:workers] {
 		w := &bufs.ws[i]
-		if need := g.kc*g.rowStep*mr + 8; len(w.aPack) < need { // +8: see gemmKernel.packA
+		if need := (g.kc+1)*g.rowStep*mr + 8; len(w.aPack) < need { // +1: the ones row; +8: see gemmKernel.packA
 			w.aPack = make([]float32, need)
 		}
 		if need := mr * nr; len(w.tile) < need {
@@ -220,7 +239,7 @@ func (g *gemmCall) runHelper(w int) {
 // release drops one participant; the last one recycles the call.
 func (g *gemmCall) release() {
 	if g.refs.Add(-1) == 0 {
-		g.a, g.b, g.c = nil, nil, nil
+		g.a, g.b, g.c, g.bias = nil, nil, nil, nil
 		gemmPool.Put(g)
 	}
 }
@@ -251,6 +270,10 @@ func (g *gemmCall) run(w int) {
 		packUnits := ceilDiv(npanels, packGrp)
 		for pc := 0; pc < g.k; pc += g.kc {
 			kcur := min(g.kc, g.k-pc)
+			kb := kcur // packed k rows: one more for the bias in the first block
+			if g.bias != nil && pc == 0 {
+				kb++
+			}
 			beta := g.beta
 			if pc > 0 {
 				beta = 1 // later k blocks accumulate onto the first
@@ -273,7 +296,7 @@ func (g *gemmCall) run(w int) {
 				bufs = g.bufs
 				bPack = bufs.bPack[(bi-1)%2]
 				jp0, jp1 := u*packGrp, min((u+1)*packGrp, npanels)
-				if !g.transB && kern.packBN != nil {
+				if !g.transB && kern.packBN != nil && kb == kcur {
 					// Full panels in one pass over the rows of B.
 					full := min(jp1, (g.n-jc)/nr) - jp0
 					if full > 0 {
@@ -283,7 +306,14 @@ func (g *gemmCall) run(w int) {
 				}
 				for jp := jp0; jp < jp1; jp++ {
 					j := jc + jp*nr
-					g.packB(bPack[jp*nr*kcur:(jp+1)*nr*kcur], j, min(nr, g.n-j), pc, kcur)
+					dst := bPack[jp*nr*kb : (jp+1)*nr*kb]
+					cols := min(nr, g.n-j)
+					g.packB(dst, j, cols, pc, kcur)
+					if kb > kcur {
+						row := dst[kcur*nr : kb*nr]
+						copy(row, g.bias[j:j+cols])
+						clear(row[cols:])
+					}
 				}
 				bl.packDone.Add(1)
 			}
@@ -308,18 +338,19 @@ func (g *gemmCall) run(w int) {
 				i0 := rc * g.rowStep * mr
 				mcur := min(min((rc+1)*g.rowStep, mp)*mr, g.m) - i0
 				if rc != lastRow {
-					g.packA(ws.aPack, i0, mcur, pc, kcur)
+					g.packA(ws.aPack, i0, mcur, pc, kcur, kb)
 					lastRow = rc
 				}
 				q0, q1 := split(npanels, g.colGrps, cg)
-				g.macro(bufs.bPack[(bi-1)%2], ws, i0, mcur, jc, q0, q1, kcur, beta)
+				g.macro(bufs.bPack[(bi-1)%2], ws, i0, mcur, jc, q0, q1, kb, beta)
 				bl.workDone.Add(1)
 			}
 		}
 	}
 }
 
-// macro multiplies the packed A block (rows i0..i0+mcur) by B panels q0..q1.
+// macro multiplies the packed A block (rows i0..i0+mcur) by B panels q0..q1,
+// kcur packed k rows each.
 func (g *gemmCall) macro(bPack []float32, ws *gemmWorker, i0, mcur, jc, q0, q1, kcur int, beta float32) {
 	kern := g.kern
 	mr, nr := kern.mr, kern.nr
@@ -355,13 +386,26 @@ func (g *gemmCall) macro(bPack []float32, ws *gemmWorker, i0, mcur, jc, q0, q1, 
 }
 
 // packA packs rows i0..i0+mcur, columns pc..pc+kcur of op(A) into mr-row
-// panels: panel ip holds element (r, p) at dst[ip*mr*kcur + p*mr + r].
-func (g *gemmCall) packA(dst []float32, i0, mcur, pc, kcur int) {
+// panels of kb >= kcur rows: panel ip holds element (r, p) at
+// dst[ip*mr*kb + p*mr + r], and rows kcur..kb-1 are ones (the bias's
+// multiplier, see gemmCall.bias).
+func (g *gemmCall) packA(dst []float32, i0, mcur, pc, kcur, kb int) {
 	mr := g.kern.mr
+	if kb > kcur {
+		// After the panels: the packers may write a little past one.
+		defer func() {
+			for ip := 0; ip*mr < mcur; ip++ {
+				ones := dst[ip*mr*kb+kcur*mr : (ip+1)*mr*kb]
+				for i := range ones {
+					ones[i] = 1
+				}
+			}
+		}()
+	}
 	a, lda := g.a, g.lda
 	for ip := 0; ip*mr < mcur; ip++ {
 		rows := min(mr, mcur-ip*mr)
-		d := dst[ip*mr*kcur : (ip+1)*mr*kcur]
+		d := dst[ip*mr*kb : ip*mr*kb+mr*kcur]
 		i := i0 + ip*mr
 		if g.transA {
 			// A is k×m: each p is a contiguous run of rows.
@@ -389,7 +433,7 @@ func (g *gemmCall) packA(dst []float32, i0, mcur, pc, kcur int) {
 		p0 := 0
 		if rows == mr && g.kern.packA != nil {
 			// Pass the rest of dst: the packer may write a little past d.
-			p0 = g.kern.packA(dst[ip*mr*kcur:], a, i*lda+pc, lda, kcur)
+			p0 = g.kern.packA(dst[ip*mr*kb:], a, i*lda+pc, lda, kcur)
 		}
 		if rows == 6 && mr == 6 {
 			packRows6(d[p0*6:], a, i*lda+pc+p0, lda, kcur-p0)

@@ -14,11 +14,12 @@ type gemmCase struct {
 	padA, padB     int // extra stride beyond the stored width
 	padC           int
 	alpha, beta    float32
+	bias           bool // C = op(A)*op(B) + bias + beta*C (alpha 1): SgemmBias
 }
 
 func (tc gemmCase) String() string {
-	return fmt.Sprintf("tA=%v tB=%v m=%d n=%d k=%d pad=%d,%d,%d alpha=%g beta=%g",
-		tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.padA, tc.padB, tc.padC, tc.alpha, tc.beta)
+	return fmt.Sprintf("tA=%v tB=%v m=%d n=%d k=%d pad=%d,%d,%d alpha=%g beta=%g bias=%v",
+		tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.padA, tc.padB, tc.padC, tc.alpha, tc.beta, tc.bias)
 }
 
 func randSlice(r *rand.Rand, n int) []float32 {
@@ -29,7 +30,17 @@ func randSlice(r *rand.Rand, n int) []float32 {
 	return s
 }
 
-type sgemmFunc func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
+// sgemmFunc is Sgemm with SgemmBias's bias (nil: Sgemm).
+type sgemmFunc func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, bias, c []float32, ldc int)
+
+// publicSgemm is the exported API as an sgemmFunc.
+func publicSgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, bias, c []float32, ldc int) {
+	if bias != nil {
+		SgemmBias(transA, transB, m, n, k, a, lda, b, ldb, beta, bias, c, ldc)
+		return
+	}
+	Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
 
 func runGemmCase(t *testing.T, r *rand.Rand, tc gemmCase, impl sgemmFunc) {
 	t.Helper()
@@ -62,7 +73,16 @@ func checkGemmCase(r *rand.Rand, tc gemmCase, impl sgemmFunc) error {
 	}
 	want := append([]float32(nil), c...)
 	SgemmReference(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
-	impl(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+	var bias []float32
+	if tc.bias {
+		bias = randSlice(r, tc.n)
+		for i := range tc.m {
+			for j, v := range bias {
+				want[i*ldc+j] += v
+			}
+		}
+	}
+	impl(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, bias, c, ldc)
 	// Inputs are in [-1, 1], so |sum| <= k; float32 rounding grows with k.
 	tol := float64(4*(tc.k+2)) * 1.2e-7 * (float64(abs32(tc.alpha))*float64(tc.k) + float64(abs32(tc.beta)) + 1)
 	for i := range c {
@@ -83,8 +103,8 @@ func checkGemmCase(r *rand.Rand, tc gemmCase, impl sgemmFunc) error {
 func abs32(x float32) float32 { return float32(math.Abs(float64(x))) }
 
 func kernelImpl(kern *gemmKernel) sgemmFunc {
-	return func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-		sgemmPacked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	return func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, bias, c []float32, ldc int) {
+		sgemmPackedBias(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc)
 	}
 }
 
@@ -103,16 +123,23 @@ func gemmTestCases(r *rand.Rand, count int) []gemmCase {
 				gemmCase{transA: ta, transB: tb, m: 9, n: 16, k: 9, alpha: 1},
 				gemmCase{transA: ta, transB: tb, m: 49, n: 49, k: 32, alpha: 0.125, padC: 5},
 				gemmCase{transA: ta, transB: tb, m: 4, n: 5, k: 0, alpha: 1, beta: 0.5},
+				gemmCase{transA: ta, transB: tb, m: 4, n: 5, k: 0, alpha: 1, bias: true},
+				gemmCase{transA: ta, transB: tb, m: 13, n: 35, k: 20, alpha: 1, padC: 3, bias: true},
+				gemmCase{transA: ta, transB: tb, m: 13, n: 35, k: 20, alpha: 1, beta: 1, bias: true},
 			)
 		}
 	}
 	for len(cases) < count {
-		cases = append(cases, gemmCase{
+		tc := gemmCase{
 			transA: r.Intn(2) == 0, transB: r.Intn(2) == 0,
 			m: sizes[r.Intn(len(sizes))], n: sizes[r.Intn(len(sizes))], k: sizes[r.Intn(len(sizes))],
 			padA: r.Intn(3) * r.Intn(5), padB: r.Intn(3) * r.Intn(5), padC: r.Intn(3) * r.Intn(5),
 			alpha: alphas[r.Intn(len(alphas))], beta: betas[r.Intn(len(betas))],
-		})
+		}
+		if r.Intn(4) == 0 {
+			tc.alpha, tc.bias = 1, true
+		}
+		cases = append(cases, tc)
 	}
 	// Larger shapes that cross the kc/mc blocking and edge panels.
 	cases = append(cases,
@@ -121,6 +148,9 @@ func gemmTestCases(r *rand.Rand, count int) []gemmCase {
 		gemmCase{transA: true, m: 200, n: 45, k: 513, alpha: -1, beta: 0.5, padA: 3},
 		gemmCase{transA: true, transB: true, m: 37, n: 300, k: 257, alpha: 2, padB: 1, padC: 2},
 		gemmCase{transB: true, m: 5, n: 1000, k: 96, alpha: 1},
+		gemmCase{transB: true, m: 301, n: 77, k: 530, alpha: 1, bias: true},
+		gemmCase{m: 150, n: 200, k: 300, alpha: 1, padB: 2, bias: true},
+		gemmCase{transA: true, m: 200, n: 45, k: 513, alpha: 1, beta: 1, bias: true},
 	)
 	return cases
 }
@@ -171,9 +201,10 @@ func TestSgemmParallel(t *testing.T) {
 func TestSgemmPublic(t *testing.T) {
 	r := rand.New(rand.NewSource(3))
 	for _, tc := range gemmTestCases(r, 40) {
-		runGemmCase(t, r, tc, Sgemm)
+		runGemmCase(t, r, tc, publicSgemm)
 	}
-	runGemmCase(t, r, gemmCase{transB: true, m: 256, n: 300, k: 384, alpha: 1}, Sgemm)
+	runGemmCase(t, r, gemmCase{transB: true, m: 256, n: 300, k: 384, alpha: 1}, publicSgemm)
+	runGemmCase(t, r, gemmCase{transB: true, m: 256, n: 300, k: 384, alpha: 1, bias: true}, publicSgemm)
 	t.Logf("kernel: %s", GemmKernel())
 }
 
@@ -320,7 +351,7 @@ func TestSgemmConcurrent(t *testing.T) {
 		go func(seed int64) {
 			r := rand.New(rand.NewSource(seed))
 			for _, tc := range gemmTestCases(r, 60) {
-				if err := checkGemmCase(r, tc, Sgemm); err != nil {
+				if err := checkGemmCase(r, tc, publicSgemm); err != nil {
 					errs <- err
 					return
 				}
