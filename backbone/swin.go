@@ -335,11 +335,7 @@ func (s *Swin) embed(px []float32, B, H, W int, sc *swinScratch) ([]float32, int
 	})
 	proj := &s.Embeddings.PatchEmbeddings.Projection
 	out := cpu.Grow(&sc.tokens[0], rows*C)
-	bias := nn.Data(proj.Bias)
-	for r := 0; r < rows; r++ {
-		copy(out[r*C:(r+1)*C], bias)
-	}
-	cpu.Sgemm(false, true, rows, C, K, 1, patches, K, nn.Data(proj.Weight), K, 1, out, C)
+	cpu.SgemmBias(false, true, rows, C, K, patches, K, nn.Data(proj.Weight), K, 0, nn.Data(proj.Bias), out, C)
 	n := &s.Embeddings.Norm
 	layerNormRows(out, out, nn.Data(n.Weight), nn.Data(n.Bias), n.Eps)
 	return out, h, w

@@ -183,9 +183,8 @@ func (l *SwinLayer) forward(x []float32, B, h, w int, sc *swinScratch) {
 		})
 	}
 
-	// MLP with residual, a block of rows at a time; biases are added in the
-	// passes that follow each GEMM (GELU, residual) rather than copied in
-	// before it.
+	// MLP with residual, a block of rows at a time; the biases ride in the
+	// products (cpu.SgemmBias) and fc2 accumulates straight onto x.
 	n := B * h * w
 	fc1, fc2 := &l.Intermediate.Dense, &l.Output.Dense
 	hid := fc1.Out()
@@ -198,25 +197,9 @@ func (l *SwinLayer) forward(x []float32, B, h, w int, sc *swinScratch) {
 		xb := x[r0*C : (r0+m)*C]
 		nb, hb := normed[:m*C], hidden[:m*hid]
 		layerNormRows(nb, xb, nn.Data(l.LayernormAfter.Weight), nn.Data(l.LayernormAfter.Bias), l.LayernormAfter.Eps)
-		cpu.Sgemm(false, true, m, hid, C, 1, nb, C, nn.Data(fc1.Weight), C, 0, hb, hid)
-		cpu.ParallelFor(m, func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				row := hb[r*hid : (r+1)*hid]
-				for i := range row {
-					row[i] += b1[i]
-				}
-				cpu.GELU(row)
-			}
-		})
-		cpu.Sgemm(false, true, m, C, hid, 1, hb, hid, nn.Data(fc2.Weight), hid, 0, nb, C)
-		cpu.ParallelFor(m, func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				dst, src := xb[r*C:(r+1)*C], nb[r*C:(r+1)*C]
-				for i := range dst {
-					dst[i] += src[i] + b2[i]
-				}
-			}
-		})
+		cpu.SgemmBias(false, true, m, hid, C, nb, C, nn.Data(fc1.Weight), C, 0, b1, hb, hid)
+		cpu.GELU(hb)
+		cpu.SgemmBias(false, true, m, C, hid, hb, hid, nn.Data(fc2.Weight), hid, 1, b2, xb, C)
 	}
 }
 

@@ -144,9 +144,10 @@ func (m *MultiscaleDeformableAttention) forward(hidden, posEmbed, encoderHidden 
 	} else {
 		// The output projection accumulates straight into the residual.
 		if m.OutputProj.Bias != nil {
-			cpu.AddBias(residual, nn.Data(m.OutputProj.Bias))
+			cpu.SgemmBias(false, true, B*Q, d, d, sampled, d, nn.Data(m.OutputProj.Weight), d, 1, nn.Data(m.OutputProj.Bias), residual, d)
+		} else {
+			cpu.Sgemm(false, true, B*Q, d, d, 1, sampled, d, nn.Data(m.OutputProj.Weight), d, 1, residual, d)
 		}
-		cpu.Sgemm(false, true, B*Q, d, d, 1, sampled, d, nn.Data(m.OutputProj.Weight), d, 1, residual, d)
 	}
 	nn.PutScratch(sampled)
 	if residual != nil {

@@ -77,8 +77,9 @@ func feedForward(fc1, fc2 *nn.Linear, act nn.Activation, h []float32, rows, d in
 		fc1.ForwardSlice(mid, x, n)
 		act.Apply(mid[:n*hid])
 		if fc2.Bias != nil {
-			cpu.AddBias(x, nn.Data(fc2.Bias))
+			cpu.SgemmBias(false, true, n, d, hid, mid, hid, w2, hid, 1, nn.Data(fc2.Bias), x, d)
+		} else {
+			cpu.Sgemm(false, true, n, d, hid, 1, mid, hid, w2, hid, 1, x, d)
 		}
-		cpu.Sgemm(false, true, n, d, hid, 1, mid, hid, w2, hid, 1, x, d)
 	}
 }

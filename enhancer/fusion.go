@@ -97,11 +97,7 @@ func (m *BiMultiHeadAttention) forward(vision, text *tensor.Dense, visionMask, t
 				cq[h*Nt+j] = c * scale
 			}
 		}
-		sb := sc[b*Nv*HT : (b+1)*Nv*HT]
-		for i := 0; i < Nv; i++ {
-			copy(sb[i*HT:(i+1)*HT], cq)
-		}
-		cpu.Sgemm(false, true, Nv, HT, d, 1, x[b*Nv*d:], d, mq, d, 1, sb, HT)
+		cpu.SgemmBias(false, true, Nv, HT, d, x[b*Nv*d:], d, mq, d, 0, cq, sc[b*Nv*HT:(b+1)*Nv*HT], HT)
 	}
 	// The reference's stabilisation: subtract the global max (over the
 	// whole batch) and clamp.
@@ -205,11 +201,7 @@ func (m *BiMultiHeadAttention) forward(vision, text *tensor.Dense, visionMask, t
 		for h := 0; h < H; h++ {
 			cpu.Sgemm(false, true, Nt, d, hd, 1, tv[b*Nt*E+h*hd:], E, wo[h*hd:], E, 0, vt[h*Nt*d:], d)
 		}
-		ob := vo[b*Nv*d : (b+1)*Nv*d]
-		for i := 0; i < Nv; i++ {
-			copy(ob[i*d:(i+1)*d], bo)
-		}
-		cpu.Sgemm(false, false, Nv, d, HT, 1, sc[b*Nv*HT:], HT, vt, d, 1, ob, d)
+		cpu.SgemmBias(false, false, Nv, d, HT, sc[b*Nv*HT:], HT, vt, d, 0, bo, vo[b*Nv*d:(b+1)*Nv*d], d)
 
 		cpu.Sgemm(false, false, HT, d, Nv, 1, st[b*HT*Nv:], Nv, x[b*Nv*d:], d, 0, vt, d)
 		for j := 0; j < Nt; j++ {

@@ -38,13 +38,9 @@ func (l *Linear) Forward(x *tensor.Dense) *tensor.Dense {
 // ForwardSlice writes rows×out results of rows×in inputs into y.
 func (l *Linear) ForwardSlice(y, x []float32, rows int) {
 	in, out := l.In(), l.Out()
-	beta := float32(0)
 	if l.Bias != nil {
-		b := Data(l.Bias)
-		for r := 0; r < rows; r++ {
-			copy(y[r*out:(r+1)*out], b)
-		}
-		beta = 1
+		cpu.SgemmBias(false, true, rows, out, in, x, in, Data(l.Weight), in, 0, Data(l.Bias), y, out)
+		return
 	}
-	cpu.Sgemm(false, true, rows, out, in, 1, x, in, Data(l.Weight), in, beta, y, out)
+	cpu.Sgemm(false, true, rows, out, in, 1, x, in, Data(l.Weight), in, 0, y, out)
 }
