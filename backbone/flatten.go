@@ -3,6 +3,7 @@ package backbone
 import (
 	"fmt"
 
+	"github.com/gsam-go/gsam/cpu"
 	"github.com/gsam-go/gsam/nn"
 	"gorgonia.org/tensor"
 )
@@ -51,14 +52,23 @@ func Flatten(levels []Level, levelEmbed *tensor.Dense) (*Flattened, error) {
 		emb := le[li*D : (li+1)*D]
 		for b := 0; b < B; b++ {
 			off := b*S + f.LevelStart[li]
-			for c := 0; c < D; c++ {
-				sc := sd[(b*D+c)*hw : (b*D+c+1)*hw]
-				pc := pd[(b*D+c)*hw : (b*D+c+1)*hw]
-				for p := 0; p < hw; p++ {
-					src[(off+p)*D+c] = sc[p]
-					pos[(off+p)*D+c] = pc[p] + emb[c]
+			// [D, hw] → [hw, D] in tiles of positions, whose D-wide rows
+			// stay in cache while the channels fill them, over the cores.
+			const tile = 64
+			cpu.ParallelFor((hw+tile-1)/tile, func(lo, hi int) {
+				for t := lo; t < hi; t++ {
+					p0, p1 := t*tile, min(t*tile+tile, hw)
+					for c := 0; c < D; c++ {
+						sc := sd[(b*D+c)*hw+p0 : (b*D+c)*hw+p1]
+						pc := pd[(b*D+c)*hw+p0 : (b*D+c)*hw+p1]
+						e := emb[c]
+						for q, v := range sc {
+							src[(off+p0+q)*D+c] = v
+							pos[(off+p0+q)*D+c] = pc[q] + e
+						}
+					}
 				}
-			}
+			})
 			m := l.Mask[b*hw : (b+1)*hw]
 			copy(mask[off:off+hw], m)
 			// get_valid_ratio: real rows in the first column, real columns in the first row.

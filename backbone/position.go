@@ -3,6 +3,7 @@ package backbone
 import (
 	"math"
 
+	"github.com/gsam-go/gsam/cpu"
 	"github.com/gsam-go/gsam/nn"
 	"gorgonia.org/tensor"
 )
@@ -14,6 +15,16 @@ import (
 type SinePositionEmbedding struct {
 	Dim         int     // d_model / 2
 	Temperature float64 // positional_embedding_temperature (20)
+}
+
+// equalRows reports whether a and b hold the same values.
+func equalRows(a, b []float32) bool {
+	for i, v := range a {
+		if v != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // Forward returns the embedding [B, 2*Dim, h, w] of mask [B, h, w] (1 =
@@ -62,20 +73,39 @@ func (p SinePositionEmbedding) Forward(mask []uint8, B, h, w int) *tensor.Dense 
 				xEmbed[i] = xEmbed[i] / (last + eps) * scale
 			}
 		}
+		// The same embedding value gives the same sine: along a row the
+		// y values repeat (one per column profile of the mask), and rows
+		// of x values repeat down the image, so most pixels copy a
+		// neighbour's result instead of calling Sin or Cos (bit for bit the
+		// same). Channels are independent: over the cores.
 		base := out[b*2*D*hw:]
-		for c := 0; c < D; c++ {
-			ydst := base[c*hw : (c+1)*hw]
-			xdst := base[(D+c)*hw : (D+c+1)*hw]
-			for i := 0; i < hw; i++ {
-				vy := float64(yEmbed[i] / dimT[c])
-				vx := float64(xEmbed[i] / dimT[c])
-				if c%2 == 0 {
-					ydst[i], xdst[i] = float32(math.Sin(vy)), float32(math.Sin(vx))
-				} else {
-					ydst[i], xdst[i] = float32(math.Cos(vy)), float32(math.Cos(vx))
+		cpu.ParallelFor(D, func(lo, hi int) {
+			for c := lo; c < hi; c++ {
+				f := math.Sin
+				if c%2 == 1 {
+					f = math.Cos
+				}
+				ydst := base[c*hw : (c+1)*hw]
+				xdst := base[(D+c)*hw : (D+c+1)*hw]
+				for i, v := range yEmbed {
+					if i > 0 && v == yEmbed[i-1] {
+						ydst[i] = ydst[i-1]
+						continue
+					}
+					ydst[i] = float32(f(float64(v / dimT[c])))
+				}
+				for y := 0; y < h; y++ {
+					row := xEmbed[y*w : (y+1)*w]
+					if y > 0 && equalRows(row, xEmbed[(y-1)*w:y*w]) {
+						copy(xdst[y*w:(y+1)*w], xdst[(y-1)*w:y*w])
+						continue
+					}
+					for x, v := range row {
+						xdst[y*w+x] = float32(f(float64(v / dimT[c])))
+					}
 				}
 			}
-		}
+		})
 	}
 	return nn.FromData(out, B, 2*D, h, w)
 }

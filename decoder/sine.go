@@ -1,6 +1,10 @@
 package decoder
 
-import "math"
+import (
+	"math"
+
+	"github.com/gsam-go/gsam/cpu"
+)
 
 // sinePosEmbed is get_sine_pos_embed with exchange_xy: each of the n
 // coordinates of pos [rows, n] becomes numPosFeats features, interleaved
@@ -17,24 +21,28 @@ func sinePosEmbed(pos []float32, n, numPosFeats int) []float32 {
 	const scale = float32(2 * math.Pi)
 	width := n * numPosFeats
 	out := make([]float32, rows*width)
-	for r := 0; r < rows; r++ {
-		for c := 0; c < n; c++ {
-			slot := c
-			if c < 2 && n >= 2 {
-				slot = 1 - c
-			}
-			x := pos[r*n+c] * scale
-			o := out[r*width+slot*numPosFeats : r*width+(slot+1)*numPosFeats]
-			for i, t := range dimT {
-				v := float64(x / t)
-				if i%2 == 0 {
-					o[i] = float32(math.Sin(v))
-				} else {
-					o[i] = float32(math.Cos(v))
+	// Rows are independent: over the cores (900 queries × 4 coordinates ×
+	// 128 sines or cosines per layer).
+	cpu.ParallelFor(rows, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			for c := 0; c < n; c++ {
+				slot := c
+				if c < 2 && n >= 2 {
+					slot = 1 - c
+				}
+				x := pos[r*n+c] * scale
+				o := out[r*width+slot*numPosFeats : r*width+(slot+1)*numPosFeats]
+				for i, t := range dimT {
+					v := float64(x / t)
+					if i%2 == 0 {
+						o[i] = float32(math.Sin(v))
+					} else {
+						o[i] = float32(math.Cos(v))
+					}
 				}
 			}
 		}
-	}
+	})
 	return out
 }
 

@@ -70,14 +70,14 @@ func (c *Conv2d) Forward(x *tensor.Dense) *tensor.Dense {
 	}
 	if c.Bias != nil {
 		bias := Data(c.Bias)
-		for b := 0; b < B; b++ {
-			for o := 0; o < O; o++ {
-				seg := y[(b*O+o)*P : (b*O+o+1)*P]
+		cpu.ParallelFor(B*O, func(lo, hi int) {
+			for bo := lo; bo < hi; bo++ {
+				seg, v := y[bo*P:(bo+1)*P], bias[bo%O]
 				for i := range seg {
-					seg[i] += bias[o]
+					seg[i] += v
 				}
 			}
-		}
+		})
 	}
 	return FromData(y, B, O, OH, OW)
 }

@@ -99,8 +99,10 @@ func (n *GroupNorm) Forward(x *tensor.Dense) *tensor.Dense {
 	src := Data(x)
 	y := make([]float32, len(src))
 	w, b := Data(n.Weight), Data(n.Bias)
-	for bi := 0; bi < B; bi++ {
-		for g := 0; g < G; g++ {
+	// (image, group) units are independent: one pass each, over the cores.
+	cpu.ParallelFor(B*G, func(lo, hi int) {
+		for u := lo; u < hi; u++ {
+			bi, g := u/G, u%G
 			off := (bi*C + g*cg) * HW
 			seg := src[off : off+cg*HW]
 			var mean float64
@@ -123,6 +125,6 @@ func (n *GroupNorm) Forward(x *tensor.Dense) *tensor.Dense {
 				}
 			}
 		}
-	}
+	})
 	return FromData(y, s...)
 }
