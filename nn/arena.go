@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/gsam-go/gsam/cpu"
+	"gorgonia.org/tensor"
 )
 
 // Models reuse memory across calls in three ways, each fitted to how the
@@ -133,12 +134,14 @@ const maxScratch = 64
 
 // Scratch returns a buffer of n values whose contents are left from an
 // earlier use: write every element before reading it, and hand it back
-// with PutScratch once spent (the sooner, the fewer live at once).
+// with PutScratch once spent (the sooner, the fewer live at once). A free
+// buffer over twice the size asked for is left for a larger request: a
+// small result that is never handed back would take it out of use.
 func Scratch(n int) []float32 {
 	scratch.Lock()
 	best := -1
 	for i, b := range scratch.free {
-		if cap(b) >= n && (best < 0 || cap(b) < cap(scratch.free[best])) {
+		if cap(b) >= n && cap(b) <= 2*n && (best < 0 || cap(b) < cap(scratch.free[best])) {
 			best = i
 		}
 	}
@@ -174,6 +177,25 @@ func PutScratch(b []float32) {
 	}
 	if cap(b) > cap(scratch.free[small]) {
 		scratch.free[small] = b
+	}
+}
+
+// ScratchTensor is a tensor of the given shape over a Scratch buffer, for a
+// stage output that its caller may hand back with Release once spent (one
+// that is never handed back is ordinary garbage). Its values are left from
+// an earlier use: the producer must write every element.
+func ScratchTensor(shape ...int) *tensor.Dense {
+	return FromData(Scratch(product(shape)), shape...)
+}
+
+// Release hands the data of spent tensors back to Scratch (nil ones are
+// skipped). The caller must own them: no view, weight or result that
+// anything still reads, and each only once.
+func Release(ts ...*tensor.Dense) {
+	for _, t := range ts {
+		if t != nil {
+			PutScratch(Data(t))
+		}
 	}
 }
 

@@ -50,11 +50,12 @@ func (c *Conv2d) Forward(x *tensor.Dense) *tensor.Dense {
 	K := Cg * kh * kw
 	P := OH * OW
 	src, w := Data(x), Data(c.Weight)
-	y := make([]float32, B*O*P)
+	y := Scratch(B * O * P) // every value is written: the products overwrite
 	direct := kh == 1 && kw == 1 && stride == 1 && c.Padding == 0
 	var col []float32
 	if !direct {
-		col = make([]float32, K*P)
+		col = Scratch(K * P)
+		defer PutScratch(col)
 	}
 	for b := 0; b < B; b++ {
 		for g := 0; g < G; g++ {

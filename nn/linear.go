@@ -29,7 +29,7 @@ func (l *Linear) Forward(x *tensor.Dense) *tensor.Dense {
 	shape := Shape(x)
 	in, out := l.In(), l.Out()
 	rows := Numel(shape...) / in
-	y := make([]float32, rows*out)
+	y := Scratch(rows * out) // written whole; may be handed back with Release
 	l.ForwardSlice(y, Data(x), rows)
 	shape[len(shape)-1] = out
 	return FromData(y, shape...)

@@ -25,10 +25,10 @@ func NewMLP(in, hidden, out, numLayers int, act Activation) MLP {
 	return m
 }
 
-// Forward applies the stack.
+// Forward applies the stack; the result is always a new tensor.
 func (m *MLP) Forward(x *tensor.Dense) *tensor.Dense {
 	if len(m.Layers) == 0 {
-		return x
+		return Clone(x)
 	}
 	// The hidden activations are scratch; only the output is new.
 	shape := Shape(x)
@@ -46,7 +46,7 @@ func (m *MLP) Forward(x *tensor.Dense) *tensor.Dense {
 		hidden, in = y, y
 	}
 	last := &m.Layers[len(m.Layers)-1]
-	y := make([]float32, rows*last.Out())
+	y := Scratch(rows * last.Out()) // written whole; may be handed back with Release
 	last.ForwardSlice(y, in, rows)
 	if hidden != nil {
 		PutScratch(hidden)

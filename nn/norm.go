@@ -91,13 +91,23 @@ func NewGroupNorm(groups, c int, eps float32) GroupNorm {
 
 // Forward returns the normalised copy of x.
 func (n *GroupNorm) Forward(x *tensor.Dense) *tensor.Dense {
+	y := make([]float32, len(Data(x)))
+	n.apply(y, x)
+	return FromData(y, Shape(x)...)
+}
+
+// ForwardInPlace normalises x in place.
+func (n *GroupNorm) ForwardInPlace(x *tensor.Dense) { n.apply(Data(x), x) }
+
+// apply writes the normalised x into y (which may be x's own data: each
+// group's statistics are taken before any of it is written).
+func (n *GroupNorm) apply(y []float32, x *tensor.Dense) {
 	s := Shape(x)
 	B, C := s[0], s[1]
 	HW := Numel(s[2:]...)
 	G := n.Groups
 	cg := C / G
 	src := Data(x)
-	y := make([]float32, len(src))
 	w, b := Data(n.Weight), Data(n.Bias)
 	// (image, group) units are independent: one pass each, over the cores.
 	cpu.ParallelFor(B*G, func(lo, hi int) {
@@ -126,5 +136,4 @@ func (n *GroupNorm) Forward(x *tensor.Dense) *tensor.Dense {
 			}
 		}
 	})
-	return FromData(y, s...)
 }

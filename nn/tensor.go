@@ -38,7 +38,10 @@ func Reshape(t *tensor.Dense, shape ...int) *tensor.Dense {
 
 // Clone copies a tensor.
 func Clone(t *tensor.Dense) *tensor.Dense {
-	return FromData(append([]float32(nil), Data(t)...), Shape(t)...)
+	src := Data(t)
+	y := Scratch(len(src)) // may be handed back with Release
+	copy(y, src)
+	return FromData(y, Shape(t)...)
 }
 
 func product(shape []int) int {
