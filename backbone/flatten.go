@@ -41,8 +41,10 @@ func Flatten(levels []Level, levelEmbed *tensor.Dense) (*Flattened, error) {
 		f.LevelStart = append(f.LevelStart, S)
 		S += s[2] * s[3]
 	}
-	src := make([]float32, B*S*D)
-	pos := make([]float32, B*S*D)
+	// Both are written whole below. From Scratch: a caller done with them
+	// may hand them back with nn.Release.
+	src := nn.Scratch(B * S * D)
+	pos := nn.Scratch(B * S * D)
 	mask := make([]uint8, B*S)
 	ratios := make([]float32, B*len(levels)*2)
 	for li, l := range levels {

@@ -26,5 +26,7 @@ func NewInputProjection(in, d int, extra bool) InputProjection {
 
 // Forward projects x [B, in, h, w] to [B, d, h', w'].
 func (p *InputProjection) Forward(x *tensor.Dense) *tensor.Dense {
-	return p.Norm.Forward(p.Conv.Forward(x))
+	y := p.Conv.Forward(x)
+	p.Norm.ForwardInPlace(y)
+	return y
 }

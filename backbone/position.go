@@ -40,7 +40,7 @@ func (p SinePositionEmbedding) Forward(mask []uint8, B, h, w int) *tensor.Dense 
 		e := float32(2*(i/2)) / float32(D)
 		dimT[i] = float32(math.Pow(p.Temperature, float64(e)))
 	}
-	out := make([]float32, B*2*D*h*w)
+	out := nn.Scratch(B * 2 * D * h * w) // every value is written below
 	yEmbed := make([]float32, h*w)
 	xEmbed := make([]float32, h*w)
 	hw := h * w

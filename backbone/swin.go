@@ -389,7 +389,7 @@ func (m *SwinPatchMerging) forward(x []float32, B, h, w int, sc *swinScratch) ([
 
 // tokensToMap turns tokens [B, h*w, C] into a feature map [B, C, h, w].
 func tokensToMap(x []float32, B, h, w, C int) *tensor.Dense {
-	out := make([]float32, len(x))
+	out := nn.Scratch(len(x)) // every value is written below
 	hw := h * w
 	cpu.ParallelFor(B*C, func(lo, hi int) {
 		for bc := lo; bc < hi; bc++ {

@@ -156,7 +156,7 @@ func (d *Decoder) Forward(in Input) (*Output, error) {
 
 	h := in.Target
 	ref := append([]float32(nil), nn.Data(in.ReferencePoints)...) // [B, Q, 4]
-	inter := make([]float32, B*N*Q*D)
+	inter := nn.Scratch(B * N * Q * D)                            // every layer's rows are written below
 	interRef := make([]float32, B*N*Q*4)
 	refIn := make([]float32, B*Q*L*4)
 	level0 := make([]float32, B*Q*4)
@@ -175,22 +175,35 @@ func (d *Decoder) Forward(in Input) (*Output, error) {
 				copy(level0[(b*Q+q)*4:(b*Q+q+1)*4], refIn[(b*Q+q)*L*4:])
 			}
 		}
-		pos := d.ReferencePointsHead.Forward(nn.FromData(sinePosEmbed(level0, 4, D/2), B, Q, 2*D))
-		h = d.Layers[idx].forward(h, pos, nn.FromData(refIn, B, Q, L, 4), m)
+		sine := sinePosEmbed(level0, 4, D/2)
+		pos := d.ReferencePointsHead.Forward(nn.FromData(sine, B, Q, 2*D))
+		nn.PutScratch(sine)
+		next := d.Layers[idx].forward(h, pos, nn.FromData(refIn, B, Q, L, 4), m)
+		nn.Release(pos)
+		if idx > 0 {
+			nn.Release(h) // the previous layer's output (not the caller's targets)
+		}
+		h = next
 
 		// Iterative refinement: the box head predicts a delta in logit
 		// space; the next layer starts from the refined (detached) boxes.
-		delta := nn.Data(d.bboxEmbed(idx).Forward(h))
+		dt := d.bboxEmbed(idx).Forward(h)
+		delta := nn.Data(dt)
 		prevRef = append(prevRef[:0], ref...)
 		for i, v := range delta {
 			ref[i] = sigmoid(v + logit(ref[i]))
 		}
+		nn.Release(dt)
+		nn.Release(last) // the previous layer's, copied into inter
 		last = d.LayerNorm.Forward(h)
 		nd := nn.Data(last)
 		for b := 0; b < B; b++ {
 			copy(inter[((b*N+idx)*Q)*D:((b*N+idx+1)*Q)*D], nd[b*Q*D:(b+1)*Q*D])
 			copy(interRef[((b*N+idx)*Q)*4:((b*N+idx+1)*Q)*4], ref[b*Q*4:(b+1)*Q*4])
 		}
+	}
+	if len(d.Layers) > 0 {
+		nn.Release(h) // the last layer's output, normalised into last
 	}
 	out := &Output{
 		LastHiddenState:             last,

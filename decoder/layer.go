@@ -51,23 +51,35 @@ type memory struct {
 // forward runs the layer on queries h [B, Q, d] with their position
 // embedding pos [B, Q, d] and reference boxes ref [B, Q, L, 4] (already
 // scaled by the valid ratios).
+// Each step returns a new tensor (nn.Scratch); the ones made here are
+// handed back as soon as the next step has read them. The caller's h is not.
 func (l *Layer) forward(h, pos, ref *tensor.Dense, m *memory) *tensor.Dense {
-	h = l.selfAttention(h, pos)
-	h = l.textCrossAttention(h, pos, m.text, m.textMask)
-	cross, _ := l.EncoderAttn.Forward(h, pos, m.vision, m.visionMask, ref, m.shapes, m.levelStart)
-	h = l.residualNorm(h, cross, &l.EncoderAttnLayerNorm)
-	return l.ffn(h)
+	h1 := l.selfAttention(h, pos)
+	h2 := l.textCrossAttention(h1, pos, m.text, m.textMask)
+	nn.Release(h1)
+	cross, weights := l.EncoderAttn.Forward(h2, pos, m.vision, m.visionMask, ref, m.shapes, m.levelStart)
+	nn.Release(weights)
+	h3 := l.residualNorm(h2, cross, &l.EncoderAttnLayerNorm)
+	nn.Release(h2)
+	h4 := l.ffn(h3)
+	nn.Release(h3)
+	return h4
 }
 
 // selfAttention: queries and keys carry the position embedding, values not.
 func (l *Layer) selfAttention(h, pos *tensor.Dense) *tensor.Dense {
 	qk := nn.Add(h, pos)
-	return l.residualNorm(h, l.SelfAttn.Attend(qk, qk, h, nil), &l.SelfAttnLayerNorm)
+	out := l.residualNorm(h, l.SelfAttn.Attend(qk, qk, h, nil), &l.SelfAttnLayerNorm)
+	nn.Release(qk)
+	return out
 }
 
 // textCrossAttention: the queries (with position) attend to the text tokens.
 func (l *Layer) textCrossAttention(h, pos, text, mask *tensor.Dense) *tensor.Dense {
-	return l.residualNorm(h, l.EncoderAttnText.Attend(nn.Add(h, pos), text, text, mask), &l.EncoderAttnTextLayerNorm)
+	q := nn.Add(h, pos)
+	out := l.residualNorm(h, l.EncoderAttnText.Attend(q, text, text, mask), &l.EncoderAttnTextLayerNorm)
+	nn.Release(q)
+	return out
 }
 
 func (l *Layer) ffn(h *tensor.Dense) *tensor.Dense {
@@ -77,7 +89,7 @@ func (l *Layer) ffn(h *tensor.Dense) *tensor.Dense {
 	defer nn.PutScratch(mid)
 	l.FC1.ForwardSlice(mid, nn.Data(h), rows)
 	l.Act.Apply(mid)
-	y := make([]float32, rows*l.FC2.Out())
+	y := nn.Scratch(rows * l.FC2.Out()) // written whole
 	l.FC2.ForwardSlice(y, mid, rows)
 	shape[len(shape)-1] = l.FC2.Out()
 	return l.residualNorm(h, nn.FromData(y, shape...), &l.FinalLayerNorm)

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/gsam-go/gsam/cpu"
+	"github.com/gsam-go/gsam/nn"
 )
 
 // sinePosEmbed is get_sine_pos_embed with exchange_xy: each of the n
@@ -20,7 +21,7 @@ func sinePosEmbed(pos []float32, n, numPosFeats int) []float32 {
 	}
 	const scale = float32(2 * math.Pi)
 	width := n * numPosFeats
-	out := make([]float32, rows*width)
+	out := nn.Scratch(rows * width) // every value is written below
 	// Rows are independent: over the cores (900 queries × 4 coordinates ×
 	// 128 sines or cosines per layer).
 	cpu.ParallelFor(rows, func(lo, hi int) {

@@ -121,12 +121,7 @@ func (m *MultiscaleDeformableAttention) forward(hidden, posEmbed, encoderHidden 
 		}
 	})
 
-	var weights []float32
-	if residual != nil {
-		weights = nn.Scratch(B * Q * H * L * P)
-	} else {
-		weights = make([]float32, B*Q*H*L*P)
-	}
+	weights := nn.Scratch(B * Q * H * L * P) // written whole; returned without a residual
 	m.AttentionWeights.ForwardSlice(weights, query, B*Q)
 	softmaxRows(weights, L*P)
 	// Each buffer goes back to the pool as soon as it is spent, so the next

@@ -125,6 +125,7 @@ func (d *Detector) Detect(ctx context.Context, images []image.Image, prompt Prom
 			Threshold: opt.BoxThreshold, TextThreshold: opt.TextThreshold, TargetSizes: targets,
 			Labels: labels, NMSThreshold: opt.NMSThreshold,
 		})
+		d.Model.Release(res) // the detections hold copies
 		if err != nil {
 			return nil, err
 		}

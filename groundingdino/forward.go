@@ -38,6 +38,27 @@ type Outputs struct {
 	IntermediateHiddenStates     *tensor.Dense
 	IntermediateReferencePoints  *tensor.Dense
 	LastHiddenState              *tensor.Dense
+
+	releasable bool // made without a trace: Release may recycle it
+}
+
+// Release hands the large tensors of out (the encoder's last vision state,
+// the scores and boxes of every position and query, the decoder's hidden
+// states) back to the scratch memory that the next Forward takes its
+// buffers from, and clears them from out, so that a warm forward does not
+// allocate them again. Call it when done with out (Detector.Detect does
+// after post-processing); nothing may read those tensors afterwards. It does
+// nothing for a traced forward's outputs (the trace holds them) or a second
+// time.
+func (m *Model) Release(out *Outputs) {
+	if out == nil || !out.releasable {
+		return
+	}
+	out.releasable = false
+	nn.Release(out.EncoderLastHiddenStateVision, out.EncOutputsClass, out.EncOutputsCoordLogits, out.EncoderLogits,
+		out.Logits, out.PredBoxes, out.IntermediateHiddenStates, out.LastHiddenState)
+	out.EncoderLastHiddenStateVision, out.EncOutputsClass, out.EncOutputsCoordLogits, out.EncoderLogits = nil, nil, nil, nil
+	out.Logits, out.PredBoxes, out.IntermediateHiddenStates, out.LastHiddenState = nil, nil, nil, nil
 }
 
 // Trace, when not nil, receives intermediate tensors under the reference's
@@ -170,6 +191,15 @@ func (m *Model) Forward(ctx context.Context, in Inputs, trace Trace, hook StageH
 	if err != nil {
 		return nil, err
 	}
+	if trace == nil {
+		// Flatten copied the maps and levels (a trace keeps them).
+		for _, fm := range maps {
+			nn.Release(fm.Features)
+		}
+		for _, lv := range levels {
+			nn.Release(lv.Source, lv.PosEmbed)
+		}
+	}
 	visionMask := make([]bool, len(flat.Mask))
 	for i, v := range flat.Mask {
 		visionMask[i] = v != 0
@@ -189,6 +219,9 @@ func (m *Model) Forward(ctx context.Context, in Inputs, trace Trace, hook StageH
 	if err != nil {
 		return nil, fmt.Errorf("groundingdino: encoder: %w", err)
 	}
+	if trace == nil {
+		nn.Release(flat.PosEmbed)
+	}
 	trace.put("output.encoder_last_hidden_state_vision", enc.Vision)
 	trace.put("output.encoder_last_hidden_state_text", enc.Text)
 	for i := range enc.VisionStates {
@@ -206,6 +239,9 @@ func (m *Model) Forward(ctx context.Context, in Inputs, trace Trace, hook StageH
 	})
 	if err != nil {
 		return nil, fmt.Errorf("groundingdino: query selection: %w", err)
+	}
+	if trace == nil && sel.ObjectQuery != nil {
+		nn.Release(sel.ObjectQuery) // the targets, if taken from it, are copies
 	}
 
 	// Cross-modality decoder and heads.
@@ -227,6 +263,7 @@ func (m *Model) Forward(ctx context.Context, in Inputs, trace Trace, hook StageH
 		EncoderLogits: sel.EncoderLogits, InitReferencePoints: sel.ReferencePoints,
 		IntermediateHiddenStates: dec.IntermediateHiddenStates, IntermediateReferencePoints: dec.IntermediateReferencePoints,
 		LastHiddenState: dec.LastHiddenState,
+		releasable:      trace == nil,
 	}
 	if sel.TopK != nil {
 		out.EncoderPredBoxes = sel.ReferencePoints

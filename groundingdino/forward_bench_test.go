@@ -64,9 +64,11 @@ func BenchmarkForwardTiny800x1333(b *testing.B) {
 	}()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := m.Forward(context.Background(), in, nil, nil); err != nil {
+		out, err := m.Forward(context.Background(), in, nil, nil)
+		if err != nil {
 			b.Fatal(err)
 		}
+		m.Release(out) // as Detector.Detect does
 	}
 	b.StopTimer()
 	close(done)

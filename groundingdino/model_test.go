@@ -135,13 +135,34 @@ func TestReusedScratchLeavesNoTrace(t *testing.T) {
 	for i, v := range nn.Data(b.PixelValues) {
 		nn.Data(b.PixelValues)[i] = -v*0.5 + float32(i%7)*0.1
 	}
+	// Every output a forward hands back with Release, and one it keeps.
+	outputs := func(out *Outputs) []float32 {
+		var all []float32
+		for _, t := range []*tensor.Dense{out.Logits, out.PredBoxes, out.EncoderLastHiddenStateVision,
+			out.EncoderLastHiddenStateText, out.EncOutputsClass, out.EncOutputsCoordLogits, out.EncoderLogits,
+			out.InitReferencePoints, out.IntermediateHiddenStates, out.IntermediateReferencePoints, out.LastHiddenState} {
+			all = append(all, nn.Data(t)...)
+		}
+		return all
+	}
 	run := func(in Inputs) []float32 {
 		out, err := m.Forward(context.Background(), in, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return append(append([]float32(nil), nn.Data(out.Logits)...), nn.Data(out.PredBoxes)...)
+		all := outputs(out)
+		m.Release(out)
+		if out.Logits != nil || out.EncOutputsClass != nil {
+			t.Fatal("Release left the released tensors in the outputs")
+		}
+		m.Release(out) // a second time does nothing
+		return all
 	}
+	kept, err := m.Forward(context.Background(), a, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keptCopy := outputs(kept)
 	first, other, again := run(a), run(b), run(a)
 	same := func(x, y []float32) bool {
 		for i := range x {
@@ -156,5 +177,11 @@ func TestReusedScratchLeavesNoTrace(t *testing.T) {
 	}
 	if !same(first, again) {
 		t.Error("image A's outputs changed after running image B")
+	}
+	if !same(first, keptCopy) {
+		t.Error("released and kept forwards of image A differ")
+	}
+	if !same(outputs(kept), keptCopy) {
+		t.Error("outputs that were not released changed in later forwards")
 	}
 }

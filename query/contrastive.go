@@ -27,7 +27,7 @@ func ContrastiveEmbedding(vision, text *tensor.Dense, textMask []bool, maxTextLe
 		return nil, fmt.Errorf("query: text mask has %d values, want %d×%d", len(textMask), B, T)
 	}
 	M := maxTextLen
-	out := make([]float32, B*N*M)
+	out := nn.Scratch(B * N * M) // every value is written below
 	v, t := nn.Data(vision), nn.Data(text)
 	negInf := float32(math.Inf(-1))
 	for b := 0; b < B; b++ {

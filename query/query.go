@@ -173,9 +173,11 @@ func (s *Selector) Forward(in Input) (*Output, error) {
 // rejected proposals zeroed, i.e. set to the bias, without copying the
 // features.
 func (s *Selector) project(vision *tensor.Dense, keep []bool) *tensor.Dense {
-	out := s.EncOutput.Forward(vision)
-	od := nn.Data(out)
+	vs := vision.Shape()
 	D := s.EncOutput.Out()
+	out := nn.ScratchTensor(vs[0], vs[1], D)
+	od := nn.Data(out)
+	s.EncOutput.ForwardSlice(od, nn.Data(vision), vs[0]*vs[1])
 	var bias []float32
 	if s.EncOutput.Bias != nil {
 		bias = nn.Data(s.EncOutput.Bias)

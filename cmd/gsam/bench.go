@@ -239,10 +239,12 @@ func (c *cli) benchGDINO(ctx context.Context, file string, h, w, runs int) ([]be
 			cur, last = stage, now
 		}
 		start := time.Now()
-		if _, err := m.Forward(ctx, in, nil, hook); err != nil {
+		out, err := m.Forward(ctx, in, nil, hook)
+		if err != nil {
 			return nil, nil, err
 		}
 		total := time.Since(start)
+		m.Release(out) // as Detector.Detect does once it has the boxes
 		if cur != "" && cur != "done" {
 			times[cur] = append(times[cur], ms(time.Since(last)))
 		}
@@ -254,7 +256,8 @@ func (c *cli) benchGDINO(ctx context.Context, file string, h, w, runs int) ([]be
 		out = append(out, summarize(name+"/"+s, times[s]))
 	}
 	run := func(ctx context.Context) error {
-		_, err := m.Forward(ctx, in, nil, nil)
+		out, err := m.Forward(ctx, in, nil, nil)
+		m.Release(out)
 		return err
 	}
 	return out, run, nil
