@@ -22,49 +22,34 @@ import (
 //	attnWeights   [B, Q, H, L, P]     already softmaxed over L·P
 //	out           [B, Q, H·D]         overwritten
 //
-// spatialShapes[l] is (height, width). The value is first regrouped head by
-// head ([B, H, S, D]) so that one head's maps stay in cache and a sample's
-// two horizontal neighbours are adjacent in memory; the work is then split
-// over (batch, head, query chunk) units on runtime.GOMAXPROCS(0) goroutines,
-// ordered so that the goroutines work on the same head at the same time.
+// spatialShapes[l] is (height, width). The work is split over (batch,
+// block of queries) units on runtime.GOMAXPROCS(0) goroutines; a unit runs
+// its queries' heads one after the other, so the locations and weights
+// stream in order and a pixel's heads (adjacent in value) are read
+// together. Each head's D values of a pixel are one contiguous row.
 func MSDeformAttn(out, value []float32, spatialShapes [][2]int, levelStart []int, samplingLocs, attnWeights []float32, B, S, H, D, Q, L, P int) {
 	checkDeformArgs(out, value, spatialShapes, levelStart, samplingLocs, attnWeights, B, S, H, D, Q, L, P)
-	if B*Q == 0 {
+	if B*Q == 0 || S == 0 {
 		return
 	}
-	byHead := getByHead(B * H * S * D)
-	defer byHeadPool.Put(&byHead)
-	forChunks(B*S, 256, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			b, s := r/S, r%S
-			for h := 0; h < H; h++ {
-				copy(byHead[((b*H+h)*S+s)*D:((b*H+h)*S+s+1)*D], value[(r*H+h)*D:(r*H+h+1)*D])
-			}
-		}
-	})
-	const chunk = 64
+	const chunk = 16
 	nChunks := (Q + chunk - 1) / chunk
-	forChunks(B*H*nChunks, 1, func(lo, hi int) {
+	forChunks(B*nChunks, 1, func(lo, hi int) {
 		for u := lo; u < hi; u++ {
-			bh, c := u/nChunks, u%nChunks
-			b, h := bh/H, bh%H
-			v := byHead[bh*S*D : (bh+1)*S*D]
+			b, c := u/nChunks, u%nChunks
 			for q := c * chunk; q < min((c+1)*chunk, Q); q++ {
 				r := b*Q + q
-				i := (r*H + h) * L * P
-				deformSample(out[(r*H+h)*D:(r*H+h+1)*D], v, spatialShapes, levelStart,
-					samplingLocs[2*i:2*(i+L*P)], attnWeights[i:i+L*P], D, L, P)
+				for h := 0; h < H; h++ {
+					// Head h's maps: pixel s's row at v[s*H*D:], D values.
+					off := (b*S*H + h) * D
+					v := value[off : off+(S-1)*H*D+D]
+					i := (r*H + h) * L * P
+					deformSample(out[(r*H+h)*D:(r*H+h+1)*D], v, H*D, spatialShapes, levelStart,
+						samplingLocs[2*i:2*(i+L*P)], attnWeights[i:i+L*P], D, L, P)
+				}
 			}
 		}
 	})
-}
-
-// byHeadPool recycles the head-major copy of the value: fresh pages cost a
-// page fault each on first touch.
-var byHeadPool FreeList[[]float32]
-
-func getByHead(n int) []float32 {
-	return Grow(byHeadPool.Get(), n)
 }
 
 // forChunks runs fn over [0, n) in blocks of grain on GOMAXPROCS goroutines
@@ -98,10 +83,19 @@ func forChunks(n, grain int, fn func(lo, hi int)) {
 }
 
 // deformSample computes one query's output for one head (D values) from
-// that head's value maps v [S, D]. The four bilinear corners of a sample are
+// that head's value maps v, pixel s's D values at v[s*stride:]. The four bilinear corners of a sample are
 // folded into one pass over D; a corner outside the map gets weight zero
 // (and a harmless in-range row).
-func deformSample(acc, v []float32, shapes [][2]int, levelStart []int, locs, weights []float32, D, L, P int) {
+func deformSample(acc, v []float32, stride int, shapes [][2]int, levelStart []int, locs, weights []float32, D, L, P int) {
+	if D == 32 && L*P <= 16 {
+		deformSample32(acc, v, stride, shapes, levelStart, locs, weights, L, P)
+		return
+	}
+	deformSampleAny(acc, v, stride, shapes, levelStart, locs, weights, D, L, P)
+}
+
+// deformSampleAny is deformSample for any D, L, P: one axpy4 per sample.
+func deformSampleAny(acc, v []float32, stride int, shapes [][2]int, levelStart []int, locs, weights []float32, D, L, P int) {
 	clear(acc)
 	for l := 0; l < L; l++ {
 		hl, wl := shapes[l][0], shapes[l][1]
@@ -127,21 +121,84 @@ func deformSample(acc, v []float32, shapes [][2]int, levelStart []int, locs, wei
 			var off [4]int
 			if y0 >= 0 {
 				if x0 >= 0 {
-					w[0], off[0] = wx0*wy0*a, (base+y0*wl+x0)*D
+					w[0], off[0] = wx0*wy0*a, (base+y0*wl+x0)*stride
 				}
 				if x1 < wl {
-					w[1], off[1] = wx1*wy0*a, (base+y0*wl+x1)*D
+					w[1], off[1] = wx1*wy0*a, (base+y0*wl+x1)*stride
 				}
 			}
 			if y1 < hl {
 				if x0 >= 0 {
-					w[2], off[2] = wx0*wy1*a, (base+y1*wl+x0)*D
+					w[2], off[2] = wx0*wy1*a, (base+y1*wl+x0)*stride
 				}
 				if x1 < wl {
-					w[3], off[3] = wx1*wy1*a, (base+y1*wl+x1)*D
+					w[3], off[3] = wx1*wy1*a, (base+y1*wl+x1)*stride
 				}
 			}
 			axpy4(acc, v, off, w)
+		}
+	}
+}
+
+// deformSample32 is deformSample for D = 32 and at most 16 samples (the
+// models' 4 levels × 4 points): the samples' corner offsets and weights are
+// worked out first, then one kernel call sums all the corner rows with the
+// 32-wide accumulator in registers, in the same order as deformSample.
+func deformSample32(acc, v []float32, stride int, shapes [][2]int, levelStart []int, locs, weights []float32, L, P int) {
+	const D = 32
+	var offs [64]int
+	var ws [64]float32
+	n := 0
+	for l := 0; l < L; l++ {
+		hl, wl := shapes[l][0], shapes[l][1]
+		base := levelStart[l]
+		fw, fh := float32(wl), float32(hl)
+		for p := 0; p < P; p++ {
+			i := l*P + p
+			a := weights[i]
+			x := ((2*locs[2*i]-1+1)*fw - 1) / 2
+			y := ((2*locs[2*i+1]-1+1)*fh - 1) / 2
+			if !(x > -1 && y > -1 && x < fw && y < fh) {
+				continue // all four corners outside (or NaN)
+			}
+			x0, y0 := int(x+1)-1, int(y+1)-1
+			x0f, y0f := float32(x0), float32(y0)
+			x1, y1 := x0+1, y0+1
+			wx0, wx1 := x0f+1-x, x-x0f
+			wy0, wy1 := y0f+1-y, y-y0f
+			// A corner outside the map keeps weight zero and row 0.
+			o, w := offs[n:n+4:n+4], ws[n:n+4:n+4]
+			o[0], o[1], o[2], o[3] = 0, 0, 0, 0
+			w[0], w[1], w[2], w[3] = 0, 0, 0, 0
+			if y0 >= 0 {
+				if x0 >= 0 {
+					w[0], o[0] = wx0*wy0*a, (base+y0*wl+x0)*stride
+				}
+				if x1 < wl {
+					w[1], o[1] = wx1*wy0*a, (base+y0*wl+x1)*stride
+				}
+			}
+			if y1 < hl {
+				if x0 >= 0 {
+					w[2], o[2] = wx0*wy1*a, (base+y1*wl+x0)*stride
+				}
+				if x1 < wl {
+					w[3], o[3] = wx1*wy1*a, (base+y1*wl+x1)*stride
+				}
+			}
+			n += 4
+		}
+	}
+	deformGather32(acc[:D], v, offs[:n], ws[:n])
+}
+
+// deformGatherGo sets acc to Σ_i ws[i]·v[offs[i]:offs[i]+len(acc)].
+func deformGatherGo(acc, v []float32, offs []int, ws []float32) {
+	clear(acc)
+	for i, o := range offs {
+		w, r := ws[i], v[o:o+len(acc)]
+		for d := range acc {
+			acc[d] += w * r[d]
 		}
 	}
 }

@@ -5,6 +5,22 @@ package cpu
 //go:noescape
 func axpy4AVX2(acc, r0, r1, r2, r3 *float32, w *[4]float32, n int)
 
+//go:noescape
+func deformGather32AVX2(acc, v *float32, offs *int, ws *float32, n int)
+
+// deformGather32 sets acc (32 values) to Σ_i ws[i]·v[offs[i]:offs[i]+32]
+// in order; every offs[i]+32 must be within v (the caller's corner offsets
+// are, by construction and checkDeformArgs).
+func deformGather32(acc, v []float32, offs []int, ws []float32) {
+	if deformAVX2 && len(offs) > 0 {
+		_ = acc[31]
+		_ = ws[len(offs)-1]
+		deformGather32AVX2(&acc[0], &v[0], &offs[0], &ws[0], len(offs))
+		return
+	}
+	deformGatherGo(acc, v, offs, ws)
+}
+
 // deformAVX2 says whether the deformable sampling uses the AVX2/FMA
 // accumulation (GSAM_GEMM=purego turns it off with the GEMM kernels).
 var deformAVX2 = x86HasAVX2FMA && kernelOverride != "purego"

@@ -165,3 +165,32 @@ func BenchmarkMSDeformAttnTiny(b *testing.B) {
 	b.Run("encoder_Q17821", func(b *testing.B) { benchDeform(b, 17821) })
 	b.Run("decoder_Q900", func(b *testing.B) { benchDeform(b, 900) })
 }
+
+// TestDeformSample32MatchesGeneral checks the gathered D = 32 path against
+// the per-sample one on samples that cross every border, reading the
+// second of two heads (pixel rows 64 floats apart): bit for bit with
+// the AVX2 kernels (both sum the corner rows in the same order with FMA),
+// within rounding otherwise.
+func TestDeformSample32MatchesGeneral(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	c := deformCase{B: 1, H: 2, D: 32, Q: 500, P: 4, shapes: [][2]int{{9, 13}, {5, 7}, {3, 4}, {1, 2}}}
+	S, starts := c.layout()
+	L := len(c.shapes)
+	value, locs, weights := deformInputs(r, c)
+	fast, plain := make([]float32, 32), make([]float32, 32)
+	for q := 0; q < c.Q; q++ {
+		lq, wq := locs[q*2*L*c.P:(q+1)*2*L*c.P], weights[q*L*c.P:(q+1)*L*c.P]
+		for i := range fast {
+			fast[i] = float32(math.NaN()) // must be overwritten
+		}
+		v := value[32 : 32+(S-1)*64+32] // head 1 of 2: rows 64 floats apart
+		deformSample32(fast, v, 64, c.shapes, starts, lq, wq, L, c.P)
+		deformSampleAny(plain, v, 64, c.shapes, starts, lq, wq, 32, L, c.P)
+		for i := range fast {
+			if deformAVX2 && math.Float32bits(fast[i]) != math.Float32bits(plain[i]) ||
+				!(math.Abs(float64(fast[i]-plain[i])) <= 1e-6) {
+				t.Fatalf("query %d: out[%d] = %g, per-sample path %g", q, i, fast[i], plain[i])
+			}
+		}
+	}
+}

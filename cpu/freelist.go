@@ -67,10 +67,8 @@ func (p *FreeList[T]) Len() int {
 	return len(p.free)
 }
 
-// DropScratch forgets the package's free buffers (the GEMM packing blocks,
-// the deformable attention's value copy), returning their memory to the
-// collector; later calls allocate them again.
+// DropScratch forgets the package's free buffers (the GEMM packing blocks),
+// returning their memory to the collector; later calls allocate them again.
 func DropScratch() {
 	gemmBufFree.Drop()
-	byHeadPool.Drop()
 }
