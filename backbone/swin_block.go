@@ -230,17 +230,11 @@ func (a *SwinSelfAttention) attend(sc *swinScratch, windows, rpb, bias3 []float3
 	// q, k, v side by side in one [rows, 3C] buffer.
 	qkv := cpu.Grow(&sc.qkv, rows*3*C)
 	for i, lin := range []*nn.Linear{&a.Query, &a.Key, &a.Value} {
-		cpu.Sgemm(false, true, rows, C, C, 1, windows, C, nn.Data(lin.Weight), C, 0, qkv[i*C:], 3*C)
-	}
-	if bias3 != nil {
-		cpu.ParallelFor(rows, func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				row := qkv[r*3*C : (r+1)*3*C]
-				for i := range row {
-					row[i] += bias3[i]
-				}
-			}
-		})
+		if bias3 != nil {
+			cpu.SgemmBias(false, true, rows, C, C, windows, C, nn.Data(lin.Weight), C, 0, bias3[i*C:(i+1)*C], qkv[i*C:], 3*C)
+		} else {
+			cpu.Sgemm(false, true, rows, C, C, 1, windows, C, nn.Data(lin.Weight), C, 0, qkv[i*C:], 3*C)
+		}
 	}
 	ctx := cpu.Grow(&sc.ctx, rows*C)
 	scale := float32(1 / math.Sqrt(float64(d)))
@@ -264,10 +258,12 @@ func (a *SwinSelfAttention) attend(sc *swinScratch, windows, rpb, bias3 []float3
 			ids = make([]int, N)
 		}
 		for wi := lo; wi < hi; wi++ {
+			masked := false // a window inside one region needs no mask
 			if shift > 0 {
 				wy, wx := (w0+wi)/nwx%nwy, (w0+wi)%nwx
 				for t := 0; t < N; t++ {
 					ids[t] = region(wy*win+t/win, hp)*3 + region(wx*win+t%win, wp)
+					masked = masked || ids[t] != ids[0]
 				}
 			}
 			base := wi * N * 3 * C
@@ -276,11 +272,8 @@ func (a *SwinSelfAttention) attend(sc *swinScratch, windows, rpb, bias3 []float3
 				k := qkv[base+C+hh*d:]
 				v := qkv[base+2*C+hh*d:]
 				cpu.Sgemm(false, true, N, N, d, scale, q, 3*C, k, 3*C, 0, scores, N)
-				hb := rpb[hh*N*N : (hh+1)*N*N]
-				for i := range scores {
-					scores[i] += hb[i]
-				}
-				if shift > 0 {
+				cpu.Add(scores, rpb[hh*N*N:(hh+1)*N*N])
+				if masked {
 					for i := 0; i < N; i++ {
 						row := scores[i*N : (i+1)*N]
 						for j := range row {
