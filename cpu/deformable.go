@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
 	"sync/atomic"
 )
 
@@ -53,11 +52,12 @@ func MSDeformAttn(out, value []float32, spatialShapes [][2]int, levelStart []int
 }
 
 // forChunks runs fn over [0, n) in blocks of grain on GOMAXPROCS goroutines
-// that take blocks in order from a shared counter.
+// (the caller among them) that take blocks in order from a shared counter;
+// like ParallelFor it waits for taken blocks, not for helpers to start.
 func forChunks(n, grain int, fn func(lo, hi int)) {
 	blocks := (n + grain - 1) / grain
 	workers := min(runtime.GOMAXPROCS(0), blocks)
-	var next atomic.Int64
+	var next, done atomic.Int64
 	run := func() {
 		for {
 			k := int(next.Add(1)) - 1
@@ -65,21 +65,14 @@ func forChunks(n, grain int, fn func(lo, hi int)) {
 				return
 			}
 			fn(k*grain, min((k+1)*grain, n))
+			done.Add(1)
 		}
 	}
-	if workers <= 1 {
-		run()
-		return
+	for w := 1; w < workers; w++ {
+		go run()
 	}
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			run()
-		}()
-	}
-	wg.Wait()
+	run()
+	waitCount(&done, blocks)
 }
 
 // deformSample computes one query's output for one head (D values) from

@@ -2,16 +2,22 @@ package cpu
 
 import (
 	"runtime"
-	"sync"
 	"sync/atomic"
 )
 
-// ParallelFor runs fn over [0, n) on up to GOMAXPROCS goroutines. The range
-// is cut into contiguous chunks, up to four per goroutine, which the
-// goroutines take in turn (so a stalled core does not hold up the rest); fn
-// may thus be called several times per goroutine, concurrently on disjoint
-// ranges, and should allocate any scratch it needs per call. With one core
-// or n ≤ 1 it runs fn(0, n) on the calling goroutine; n ≤ 0 does nothing.
+// ParallelFor runs fn over [0, n) on up to GOMAXPROCS goroutines, the
+// calling one among them. The range is cut into contiguous chunks, up to
+// four per goroutine, which the goroutines take in turn (so a stalled core
+// does not hold up the rest); fn may thus be called several times per
+// goroutine, concurrently on disjoint ranges, and should allocate any
+// scratch it needs per call. With one core or n ≤ 1 it runs fn(0, n) on the
+// calling goroutine; n ≤ 0 does nothing.
+//
+// The caller starts on the chunks at once and, once none is left, waits
+// only for chunks that a helper has taken, not for helpers to start: a
+// goroutine handed to an idle core can take tens of microseconds to run,
+// longer than a small region's whole work. A helper that starts late finds
+// nothing to do and leaves.
 func ParallelFor(n int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
@@ -21,23 +27,31 @@ func ParallelFor(n int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	chunks := min(n, 4*workers)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(workers)
-	for w := 0; w < workers; w++ {
-		go func() {
-			defer wg.Done()
-			for {
-				c := int(next.Add(1)) - 1
-				if c >= chunks {
-					return
-				}
-				fn(c*n/chunks, (c+1)*n/chunks)
-			}
-		}()
+	r := &parallelRun{fn: fn, n: n, chunks: min(n, 4*workers)}
+	for w := 1; w < workers; w++ {
+		go r.work()
 	}
-	wg.Wait()
+	r.work()
+	waitCount(&r.done, r.chunks)
+}
+
+// parallelRun is one ParallelFor call, shared by its goroutines.
+type parallelRun struct {
+	fn         func(lo, hi int)
+	n, chunks  int
+	next, done atomic.Int64
+}
+
+// work runs chunks until none is left.
+func (r *parallelRun) work() {
+	for {
+		c := int(r.next.Add(1)) - 1
+		if c >= r.chunks {
+			return
+		}
+		r.fn(c*r.n/r.chunks, (c+1)*r.n/r.chunks)
+		r.done.Add(1)
+	}
 }
 
 // elemGrain is the chunk of an element-wise pass worth a goroutine.
