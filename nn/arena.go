@@ -1,6 +1,8 @@
 package nn
 
 import (
+	"math"
+	"os"
 	"sync"
 
 	"github.com/gsam-go/gsam/cpu"
@@ -132,6 +134,9 @@ var scratch struct {
 // maxScratch bounds how many free buffers scratch keeps.
 const maxScratch = 64
 
+// poisonScratch: see PutScratch.
+var poisonScratch = os.Getenv("GSAM_SCRATCH_POISON") == "1"
+
 // Scratch returns a buffer of n values whose contents are left from an
 // earlier use: write every element before reading it, and hand it back
 // with PutScratch once spent (the sooner, the fewer live at once). A free
@@ -159,9 +164,18 @@ func Scratch(n int) []float32 {
 
 // PutScratch hands a buffer from Scratch back; it must no longer be used.
 // When maxScratch buffers are already free the smallest one is dropped.
+// With GSAM_SCRATCH_POISON=1 in the environment the buffer is filled with
+// NaN first, so that a read after the hand-back shows in the results (the
+// CI's race run sets it).
 func PutScratch(b []float32) {
 	if cap(b) == 0 {
 		return
+	}
+	if poisonScratch {
+		nan := float32(math.NaN())
+		for i := range b {
+			b[i] = nan
+		}
 	}
 	scratch.Lock()
 	defer scratch.Unlock()
