@@ -391,17 +391,21 @@ func (g *gemmCall) macro(bPack []float32, ws *gemmWorker, i0, mcur, jc, q0, q1, 
 // multiplier, see gemmCall.bias).
 func (g *gemmCall) packA(dst []float32, i0, mcur, pc, kcur, kb int) {
 	mr := g.kern.mr
+	g.packAPanels(dst, i0, mcur, pc, kcur, kb)
 	if kb > kcur {
-		// After the panels: the packers may write a little past one.
-		defer func() {
-			for ip := 0; ip*mr < mcur; ip++ {
-				ones := dst[ip*mr*kb+kcur*mr : (ip+1)*mr*kb]
-				for i := range ones {
-					ones[i] = 1
-				}
+		// After all panels: a packer may write a little past its panel.
+		for ip := 0; ip*mr < mcur; ip++ {
+			ones := dst[ip*mr*kb+kcur*mr : (ip+1)*mr*kb]
+			for i := range ones {
+				ones[i] = 1
 			}
-		}()
+		}
 	}
+}
+
+// packAPanels packs the kcur columns of packA's panels (kb apart).
+func (g *gemmCall) packAPanels(dst []float32, i0, mcur, pc, kcur, kb int) {
+	mr := g.kern.mr
 	a, lda := g.a, g.lda
 	for ip := 0; ip*mr < mcur; ip++ {
 		rows := min(mr, mcur-ip*mr)
