@@ -35,6 +35,21 @@ func SgemmBias(transA, transB bool, m, n, k int, a []float32, lda int, b []float
 // checkGemmArgs panics on shapes the slices cannot hold: the assembly kernels
 // write C through raw pointers, so the bounds are checked once here.
 func checkGemmArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	checkGemmAC(transA, m, n, k, a, lda, c, ldc)
+	if k == 0 {
+		return
+	}
+	rowsB, colsB := k, n
+	if transB {
+		rowsB, colsB = n, k
+	}
+	if ldb < colsB || len(b) < (rowsB-1)*ldb+colsB {
+		panic(fmt.Sprintf("cpu.Sgemm: B too small: %dx%d ldb=%d len=%d", rowsB, colsB, ldb, len(b)))
+	}
+}
+
+// checkGemmAC is checkGemmArgs for the sizes, A and C.
+func checkGemmAC(transA bool, m, n, k int, a []float32, lda int, c []float32, ldc int) {
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("cpu.Sgemm: negative size m=%d n=%d k=%d", m, n, k))
 	}
@@ -50,13 +65,6 @@ func checkGemmArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []f
 	}
 	if lda < colsA || len(a) < (rowsA-1)*lda+colsA {
 		panic(fmt.Sprintf("cpu.Sgemm: A too small: %dx%d lda=%d len=%d", rowsA, colsA, lda, len(a)))
-	}
-	rowsB, colsB := k, n
-	if transB {
-		rowsB, colsB = n, k
-	}
-	if ldb < colsB || len(b) < (rowsB-1)*ldb+colsB {
-		panic(fmt.Sprintf("cpu.Sgemm: B too small: %dx%d ldb=%d len=%d", rowsB, colsB, ldb, len(b)))
 	}
 }
 

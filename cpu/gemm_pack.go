@@ -76,6 +76,8 @@ type gemmCall struct {
 	// A panels and the bias under the packed B panels, so no pass over C
 	// is needed and the kernels do not change.
 	bias []float32
+	// pre, if set, holds op(B) already packed (PackB): no B packing phase.
+	pre *PackedB
 
 	kc, nc  int
 	rowStep int // mr-row panels per row chunk (one packed A block)
@@ -117,6 +119,14 @@ var gemmPool sync.Pool
 // cycle and make the next large product allocate and fault them in again.
 var gemmBufFree FreeList[gemmBufs]
 
+// bBlocks is the blocking of a k×n op(B) for kern: kc×nc blocks, nPC
+// along k and nJC along n, of even sizes (k=300 runs as 2×150, not 256+44).
+func bBlocks(kern *gemmKernel, k, n int) (kc, nc, nPC, nJC int) {
+	nPC = ceilDiv(k, kern.kc)
+	nJC = ceilDiv(n, kern.nc)
+	return ceilDiv(k, nPC), roundUp(ceilDiv(n, nJC), kern.nr), nPC, nJC
+}
+
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
 func ceilDiv(x, m int) int { return (x + m - 1) / m }
 
@@ -140,6 +150,12 @@ func sgemmPacked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float
 // sgemmPackedBias is sgemmPacked with bias (nil: none) added to every row of
 // C; with a bias, alpha must be 1.
 func sgemmPackedBias(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, bias, c []float32, ldc int) {
+	sgemmRun(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, bias, nil, c, ldc)
+}
+
+// sgemmRun is the blocked algorithm; with pre (then b and bias are unused)
+// op(B) comes packed already.
+func sgemmRun(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, bias []float32, pre *PackedB, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -165,14 +181,11 @@ func sgemmPackedBias(kern *gemmKernel, transA, transB bool, m, n, k int, alpha f
 	g.kern, g.transA, g.transB, g.m, g.n, g.k = kern, transA, transB, m, n, k
 	g.alpha, g.beta, g.a, g.b, g.c = alpha, beta, a, b, c
 	g.lda, g.ldb, g.ldc = lda, ldb, ldc
-	g.bias = bias
+	g.bias, g.pre = bias, pre
 	mr, nr := kern.mr, kern.nr
 
-	// Even block sizes: k=300 runs as 2×150, not 256+44.
-	nPC := ceilDiv(k, kern.kc)
-	nJC := ceilDiv(n, kern.nc)
-	g.kc = ceilDiv(k, nPC)
-	g.nc = roundUp(ceilDiv(n, nJC), nr)
+	nPC, nJC := 0, 0
+	g.kc, g.nc, nPC, nJC = bBlocks(kern, k, n)
 	mp := ceilDiv(m, mr)
 	g.nRowChk = ceilDiv(mp*mr, kern.mc)
 	g.rowStep = ceilDiv(mp, g.nRowChk)
@@ -203,7 +216,7 @@ func sgemmPackedBias(kern *gemmKernel, transA, transB bool, m, n, k int, alpha f
 	g.bufs = bufs
 	need := (g.kc + 1) * roundUp(min(n, g.nc), nr) // +1: the bias row
 	for i := range min(nblocks, 2) {
-		if len(bufs.bPack[i]) < need {
+		if len(bufs.bPack[i]) < need && pre == nil {
 			bufs.bPack[i] = make([]float32, need)
 		}
 	}
@@ -239,7 +252,7 @@ func (g *gemmCall) runHelper(w int) {
 // release drops one participant; the last one recycles the call.
 func (g *gemmCall) release() {
 	if g.refs.Add(-1) == 0 {
-		g.a, g.b, g.c, g.bias = nil, nil, nil, nil
+		g.a, g.b, g.c, g.bias, g.pre = nil, nil, nil, nil, nil
 		gemmPool.Put(g)
 	}
 }
@@ -279,7 +292,9 @@ func (g *gemmCall) run(w int) {
 				beta = 1 // later k blocks accumulate onto the first
 			}
 			bl := &g.blocks[bi]
-			if bi > 1 {
+			if g.pre != nil {
+				packUnits = 0 // packed already
+			} else if bi > 1 {
 				// This block's buffer is free once the units of the block
 				// before the previous one are done. A worker that runs out
 				// of units of the previous block packs this one meanwhile.
@@ -342,7 +357,11 @@ func (g *gemmCall) run(w int) {
 					lastRow = rc
 				}
 				q0, q1 := split(npanels, g.colGrps, cg)
-				g.macro(bufs.bPack[(bi-1)%2], ws, i0, mcur, jc, q0, q1, kb, beta)
+				blockB := bufs.bPack[(bi-1)%2]
+				if g.pre != nil {
+					blockB = g.pre.block(bi - 1)
+				}
+				g.macro(blockB, ws, i0, mcur, jc, q0, q1, kb, beta)
 				bl.workDone.Add(1)
 			}
 		}
