@@ -67,6 +67,19 @@ func check(t *testing.T, f *weights.File, name string, got *tensor.Dense) parity
 }
 
 func TestVisionEncoderParity(t *testing.T) {
+	// The fixture's attention fits one block of rows; with blocks of 16
+	// tokens its global layers take the path with keys and values packed
+	// once per head (cpu.PackB), as at 64×64 tokens.
+	for _, block := range []int{attnBlockTokens, 16} {
+		t.Run(fmt.Sprintf("block%d", block), func(t *testing.T) {
+			defer func(old int) { attnBlockTokens = old }(attnBlockTokens)
+			attnBlockTokens = block
+			testVisionEncoderParity(t)
+		})
+	}
+}
+
+func testVisionEncoderParity(t *testing.T) {
 	m := loadFixtureModel(t)
 	f := fixture.Tensors(t, "sam/case/tensors.safetensors")
 	pixels := fixture.Float(t, f, "input.pixel_values")

@@ -252,7 +252,13 @@ type visionWork struct {
 	x, col, y, qkv, win, o, hid []float32
 	neck                        [4][]float32
 	attn                        cpu.FreeList[attnScratch] // one per attention worker
+	keys, values                []cpu.PackedB             // per head, when its rows come in several blocks
 }
+
+// attnBlockTokens is the most query rows an attention task takes at once
+// (a 256×4096 score block is 4 MB); tests lower it so that the fixture's
+// 8×8 tokens take the several-block path.
+var attnBlockTokens = 256
 
 // attnScratch is an attention worker's score block and row buffers.
 type attnScratch struct {
@@ -496,12 +502,30 @@ func (a *VisionAttention) forward(x, y []float32, h, w, ws int, wk *visionWork) 
 	// Tasks: (window, head, block of query rows); a block keeps the score
 	// matrix in cache and bounds memory for global attention.
 	block := L
-	if L > 256 {
-		block = max(256/ww, 1) * ww // whole rows of the grid
+	if L > attnBlockTokens {
+		block = max(attnBlockTokens/ww, 1) * ww // whole rows of the grid
 	}
 	nBlk := (L + block - 1) / block
 	scale := float32(1 / math.Sqrt(float64(D)))
 	ld := 3 * C
+	// With several row blocks per (window, head) — global attention — each
+	// head's keys and values are packed once for all its blocks instead of
+	// once per block (16 times at 64×64 tokens).
+	prepacked := nBlk > 1
+	if prepacked {
+		n := nWin * H
+		if len(wk.keys) < n {
+			wk.keys, wk.values = make([]cpu.PackedB, n), make([]cpu.PackedB, n)
+		}
+		cpu.ParallelFor(n, func(lo, hi int) {
+			for bh := lo; bh < hi; bh++ {
+				win, hd := bh/H, bh%H
+				base := win * L
+				cpu.PackB(&wk.keys[bh], true, D, L, src[base*ld+C+hd*D:], ld)
+				cpu.PackB(&wk.values[bh], false, L, D, src[base*ld+2*C+hd*D:], ld)
+			}
+		})
+	}
 	attend := func(task int, sc, rh, rw, inv []float32) {
 		bh, blk := task/nBlk, task%nBlk
 		win, hd := bh/H, bh%H
@@ -512,7 +536,11 @@ func (a *VisionAttention) forward(x, y []float32, h, w, ws int, wk *visionWork) 
 		kb := src[base*ld+C+hd*D:]
 		vb := src[base*ld+2*C+hd*D:]
 		scores := sc[:rows*L]
-		cpu.Sgemm(false, true, rows, L, D, scale, qb, ld, kb, ld, 0, scores, L)
+		if prepacked {
+			cpu.SgemmPackedB(false, rows, scale, qb, ld, &wk.keys[bh], 0, scores, L)
+		} else {
+			cpu.Sgemm(false, true, rows, L, D, scale, qb, ld, kb, ld, 0, scores, L)
+		}
 		if relH != nil {
 			addRelPos(scores, qb, ld, relH, relW, r0, rows, wh, ww, D, rh, rw)
 		}
@@ -520,7 +548,11 @@ func (a *VisionAttention) forward(x, y []float32, h, w, ws int, wk *visionWork) 
 		inv = inv[:rows]
 		cpu.SoftmaxRowsUnscaled(scores, L, inv)
 		ob := o[(base+r0)*C+hd*D:]
-		cpu.Sgemm(false, false, rows, D, L, 1, scores, L, vb, ld, 0, ob, C)
+		if prepacked {
+			cpu.SgemmPackedB(false, rows, 1, scores, L, &wk.values[bh], 0, ob, C)
+		} else {
+			cpu.Sgemm(false, false, rows, D, L, 1, scores, L, vb, ld, 0, ob, C)
+		}
 		for r, f := range inv {
 			row := ob[r*C : r*C+D]
 			for j := range row {
