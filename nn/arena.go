@@ -11,10 +11,11 @@ import (
 
 // Models reuse memory across calls in three ways, each fitted to how the
 // code holds its temporaries: an Arena for a call whose buffers all live to
-// its end (the SAM mask decoder); Scratch for temporaries handed back one
-// by one as soon as they are spent, of any size (Grounding DINO's stages);
-// and cpu.FreeList for a stage's own work struct with named buffers (the
-// SAM image encoder, Swin, the GEMM).
+// its end (the SAM mask decoder); Scratch for temporaries and stage outputs
+// handed back one by one as soon as they are spent, of any size (Grounding
+// DINO's stages: Linear, MLP, Clone and Conv2d outputs come from it, and
+// Release hands them back); and cpu.FreeList for a stage's own work struct
+// with named buffers (the SAM image encoder, Swin, the GEMM).
 
 // Arena hands out a call's temporary float32 buffers and takes them all back
 // at once, so that a model's steady-state calls reuse the same memory. Fresh
