@@ -105,7 +105,9 @@ var traceAliases = func() map[string][]string {
 // Stage timings can be observed through a StageHook (gsam bench).
 type StageHook func(stage string)
 
-// Forward runs the detector. trace and hook may be nil.
+// Forward runs the detector. trace and hook may be nil. The outputs are the
+// caller's; hand them to Release once done so that the next forward reuses
+// their memory (Detector.Detect does).
 func (m *Model) Forward(ctx context.Context, in Inputs, trace Trace, hook StageHook) (*Outputs, error) {
 	if in.PixelValues == nil {
 		return nil, fmt.Errorf("groundingdino: no pixel values")
