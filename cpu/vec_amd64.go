@@ -20,6 +20,19 @@ func maxAVX2(x *float32, n int) float32
 func scaleAVX2(x *float32, n int, s float32)
 
 //go:noescape
+func divAVX2(x *float32, n int, d float32)
+
+// divVec divides the first len(x)/8*8 values of x by d and says how many.
+func divVec(x []float32, d float32) int {
+	n8 := len(x) &^ 7
+	if !vecAVX2 || n8 == 0 {
+		return 0
+	}
+	divAVX2(&x[0], n8, d)
+	return n8
+}
+
+//go:noescape
 func geluAVX2(x *float32, n int)
 
 //go:noescape

@@ -198,6 +198,41 @@ scaledone:
 	VZEROUPPER
 	RET
 
+// func divAVX2(x *float32, n int, d float32)
+// x[i] /= d for i < n, n % 8 == 0 (VDIVPS: the same IEEE quotient as a
+// scalar division).
+TEXT ·divAVX2(SB), NOSPLIT, $0-20
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS d+16(FP), Y15
+
+div16:
+	CMPQ    CX, $16
+	JLT     div8
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VDIVPS  Y15, Y0, Y0
+	VDIVPS  Y15, Y1, Y1
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, 32(SI)
+	ADDQ    $64, SI
+	SUBQ    $16, CX
+	JMP     div16
+
+div8:
+	CMPQ    CX, $8
+	JLT     divdone
+	VMOVUPS (SI), Y0
+	VDIVPS  Y15, Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    $32, SI
+	SUBQ    $8, CX
+	JMP     div8
+
+divdone:
+	VZEROUPPER
+	RET
+
 // GELU8 replaces X by 0.5·X·(1 + erf(X/√2)), erf the Eigen/XLA float32
 // rational on [-4, 4]. Uses Z, Z2, P, Q; HI and LO hold ±4.
 #define GELU8(X, Z, Z2, P, Q, HI, LO) \

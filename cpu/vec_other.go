@@ -18,3 +18,6 @@ func sqDevF64AVX2(x *float32, n int, mean float64) float64   { panic("cpu: no AV
 func normApplyAVX2(dst, src, w, b *float32, n int, mean, inv float64) {
 	panic("cpu: no AVX2")
 }
+
+// divVec has no vector form here.
+func divVec(x []float32, d float32) int { return 0 }

@@ -460,3 +460,30 @@ func TestAddBiasLarge(t *testing.T) {
 		}
 	}
 }
+
+// TestDivScalar checks the vector division against the scalar one, bit for
+// bit, on lengths around the vector width and awkward values.
+func TestDivScalar(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 100, 1000} {
+		for _, d := range []float32{5.656854, 3, -0.1, 1e-30} {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = (r.Float32()*2 - 1) * 100
+			}
+			if n > 3 {
+				x[0], x[1], x[2] = float32(math.Inf(1)), float32(math.NaN()), 0
+			}
+			want := append([]float32(nil), x...)
+			for i := range want {
+				want[i] /= d
+			}
+			DivScalar(x, d)
+			for i := range x {
+				if math.Float32bits(x[i]) != math.Float32bits(want[i]) && !(x[i] != x[i] && want[i] != want[i]) {
+					t.Fatalf("n=%d d=%g: x[%d] = %g, want %g", n, d, i, x[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -87,15 +87,10 @@ func (m *MultiheadAttention) forward(queries, keys, values, mask *tensor.Dense, 
 			}
 			// Heads are read in place from [B, L, H·hd] through the row stride.
 			cpu.Sgemm(false, true, Lq, Lk, hd, 1, q[b*Lq*E+h*hd:], E, k[b*Lk*E+h*hd:], E, 0, sc, Lk)
-			for i := range sc {
-				sc[i] /= inv // the reference divides by √hd after the product
-			}
+			cpu.DivScalar(sc, inv) // the reference divides by √hd after the product
 			if md != nil {
 				mb, mh := b%mB, h%mH
-				mm := md[(mb*mH+mh)*Lq*Lk:]
-				for i := range sc {
-					sc[i] += mm[i]
-				}
+				cpu.Add(sc, md[(mb*mH+mh)*Lq*Lk:(mb*mH+mh+1)*Lq*Lk])
 			}
 			cpu.SoftmaxRows(sc, Lk)
 			cpu.Sgemm(false, false, Lq, hd, Lk, 1, sc, Lk, v[b*Lk*E+h*hd:], E, 0, ctx[b*Lq*E+h*hd:], E)
