@@ -89,7 +89,37 @@ func deformSample(acc, v []float32, stride int, shapes [][2]int, levelStart []in
 
 // deformSampleAny is deformSample for any D, L, P: one axpy4 per sample.
 func deformSampleAny(acc, v []float32, stride int, shapes [][2]int, levelStart []int, locs, weights []float32, D, L, P int) {
+	var offBuf [64]int
+	var wBuf [64]float32
+	offs, ws := offBuf[:], wBuf[:]
+	if 4*L*P > len(offs) {
+		offs, ws = make([]int, 4*L*P), make([]float32, 4*L*P)
+	}
+	n := deformCorners(offs, ws, stride, shapes, levelStart, locs, weights, L, P)
 	clear(acc)
+	for j := 0; j < n; j += 4 {
+		axpy4(acc, v, [4]int(offs[j:j+4]), [4]float32(ws[j:j+4]))
+	}
+}
+
+// deformSample32 is deformSample for D = 32 and at most 16 samples (the
+// models' 4 levels × 4 points): one kernel call sums all the corner rows
+// with the 32-wide accumulator in registers, in the same order as
+// deformSampleAny.
+func deformSample32(acc, v []float32, stride int, shapes [][2]int, levelStart []int, locs, weights []float32, L, P int) {
+	var offs [64]int
+	var ws [64]float32
+	n := deformCorners(offs[:], ws[:], stride, shapes, levelStart, locs, weights, L, P)
+	deformGather32(acc[:32], v, offs[:n], ws[:n])
+}
+
+// deformCorners writes the bilinear corners of one query's L×P samples,
+// four per sample that is not wholly outside its map: value offsets (pixel
+// × stride) into offs and weights (times the attention weight) into ws, a
+// corner outside the map with weight zero and offset 0. It returns how
+// many it wrote; offs and ws need room for 4·L·P.
+func deformCorners(offs []int, ws []float32, stride int, shapes [][2]int, levelStart []int, locs, weights []float32, L, P int) int {
+	n := 0
 	for l := 0; l < L; l++ {
 		hl, wl := shapes[l][0], shapes[l][1]
 		base := levelStart[l]
@@ -110,56 +140,6 @@ func deformSampleAny(acc, v []float32, stride int, shapes [][2]int, levelStart [
 			// PyTorch's corner weights: nw = (x_se−x)(y_se−y), etc.
 			wx0, wx1 := x0f+1-x, x-x0f
 			wy0, wy1 := y0f+1-y, y-y0f
-			var w [4]float32
-			var off [4]int
-			if y0 >= 0 {
-				if x0 >= 0 {
-					w[0], off[0] = wx0*wy0*a, (base+y0*wl+x0)*stride
-				}
-				if x1 < wl {
-					w[1], off[1] = wx1*wy0*a, (base+y0*wl+x1)*stride
-				}
-			}
-			if y1 < hl {
-				if x0 >= 0 {
-					w[2], off[2] = wx0*wy1*a, (base+y1*wl+x0)*stride
-				}
-				if x1 < wl {
-					w[3], off[3] = wx1*wy1*a, (base+y1*wl+x1)*stride
-				}
-			}
-			axpy4(acc, v, off, w)
-		}
-	}
-}
-
-// deformSample32 is deformSample for D = 32 and at most 16 samples (the
-// models' 4 levels × 4 points): the samples' corner offsets and weights are
-// worked out first, then one kernel call sums all the corner rows with the
-// 32-wide accumulator in registers, in the same order as deformSample.
-func deformSample32(acc, v []float32, stride int, shapes [][2]int, levelStart []int, locs, weights []float32, L, P int) {
-	const D = 32
-	var offs [64]int
-	var ws [64]float32
-	n := 0
-	for l := 0; l < L; l++ {
-		hl, wl := shapes[l][0], shapes[l][1]
-		base := levelStart[l]
-		fw, fh := float32(wl), float32(hl)
-		for p := 0; p < P; p++ {
-			i := l*P + p
-			a := weights[i]
-			x := ((2*locs[2*i]-1+1)*fw - 1) / 2
-			y := ((2*locs[2*i+1]-1+1)*fh - 1) / 2
-			if !(x > -1 && y > -1 && x < fw && y < fh) {
-				continue // all four corners outside (or NaN)
-			}
-			x0, y0 := int(x+1)-1, int(y+1)-1
-			x0f, y0f := float32(x0), float32(y0)
-			x1, y1 := x0+1, y0+1
-			wx0, wx1 := x0f+1-x, x-x0f
-			wy0, wy1 := y0f+1-y, y-y0f
-			// A corner outside the map keeps weight zero and row 0.
 			o, w := offs[n:n+4:n+4], ws[n:n+4:n+4]
 			o[0], o[1], o[2], o[3] = 0, 0, 0, 0
 			w[0], w[1], w[2], w[3] = 0, 0, 0, 0
@@ -182,7 +162,7 @@ func deformSample32(acc, v []float32, stride int, shapes [][2]int, levelStart []
 			n += 4
 		}
 	}
-	deformGather32(acc[:D], v, offs[:n], ws[:n])
+	return n
 }
 
 // deformGatherGo sets acc to Σ_i ws[i]·v[offs[i]:offs[i]+len(acc)].
