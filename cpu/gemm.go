@@ -36,15 +36,19 @@ func SgemmBias(transA, transB bool, m, n, k int, a []float32, lda int, b []float
 // write C through raw pointers, so the bounds are checked once here.
 func checkGemmArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	checkGemmAC(transA, m, n, k, a, lda, c, ldc)
-	if k == 0 {
-		return
+	if k > 0 {
+		checkOperand("cpu.Sgemm: B", transB, k, n, b, ldb)
 	}
-	rowsB, colsB := k, n
-	if transB {
-		rowsB, colsB = n, k
+}
+
+// checkOperand panics unless x holds a rows×cols operand (stored cols×rows
+// when trans) with row stride ld.
+func checkOperand(what string, trans bool, rows, cols int, x []float32, ld int) {
+	if trans {
+		rows, cols = cols, rows
 	}
-	if ldb < colsB || len(b) < (rowsB-1)*ldb+colsB {
-		panic(fmt.Sprintf("cpu.Sgemm: B too small: %dx%d ldb=%d len=%d", rowsB, colsB, ldb, len(b)))
+	if ld < cols || len(x) < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("%s too small: %dx%d ld=%d len=%d", what, rows, cols, ld, len(x)))
 	}
 }
 
@@ -56,15 +60,8 @@ func checkGemmAC(transA bool, m, n, k int, a []float32, lda int, c []float32, ld
 	if ldc < n || len(c) < (m-1)*ldc+n {
 		panic(fmt.Sprintf("cpu.Sgemm: C too small: m=%d n=%d ldc=%d len=%d", m, n, ldc, len(c)))
 	}
-	if k == 0 {
-		return
-	}
-	rowsA, colsA := m, k
-	if transA {
-		rowsA, colsA = k, m
-	}
-	if lda < colsA || len(a) < (rowsA-1)*lda+colsA {
-		panic(fmt.Sprintf("cpu.Sgemm: A too small: %dx%d lda=%d len=%d", rowsA, colsA, lda, len(a)))
+	if k > 0 {
+		checkOperand("cpu.Sgemm: A", transA, m, k, a, lda)
 	}
 }
 

@@ -24,12 +24,8 @@ func packBWith(kern *gemmKernel, p *PackedB, transB bool, k, n int, b []float32,
 	if k < 0 || n < 0 {
 		panic(fmt.Sprintf("cpu.PackB: negative size k=%d n=%d", k, n))
 	}
-	rowsB, colsB := k, n
-	if transB {
-		rowsB, colsB = n, k
-	}
-	if k > 0 && n > 0 && (ldb < colsB || len(b) < (rowsB-1)*ldb+colsB) {
-		panic(fmt.Sprintf("cpu.PackB: B too small: %dx%d ldb=%d len=%d", rowsB, colsB, ldb, len(b)))
+	if k > 0 && n > 0 {
+		checkOperand("cpu.PackB: B", transB, k, n, b, ldb)
 	}
 	nr := kern.nr
 	p.kern, p.k, p.n = kern, k, n
