@@ -35,13 +35,7 @@ func fma32(x, y, z float32) float32 {
 // lanes at a time with AVX2/FMA where available, and over several cores
 // for long slices. The absolute error against float64 math.Erf is below
 // 2e-7·max(1, |x|).
-func GELU(x []float32) {
-	if !elemsParallel(len(x)) {
-		geluSerial(x) // without building the closure: it would be allocated
-		return
-	}
-	parallelElems(len(x), func(lo, hi int) { geluSerial(x[lo:hi]) })
-}
+func GELU(x []float32) { inPlaceElems(x, geluSerial) }
 
 func geluSerial(x []float32) {
 	n8 := 0

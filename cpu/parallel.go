@@ -65,6 +65,17 @@ func elemsParallel(n int) bool {
 	return n >= 2*elemGrain && runtime.GOMAXPROCS(0) > 1
 }
 
+// inPlaceElems runs the element-wise pass f over x, in parallel pieces when
+// x is long enough. The closure is built only then: built always, it would
+// be allocated even for the short slices that run inline.
+func inPlaceElems(x []float32, f func([]float32)) {
+	if !elemsParallel(len(x)) {
+		f(x)
+		return
+	}
+	parallelElems(len(x), func(lo, hi int) { f(x[lo:hi]) })
+}
+
 // parallelElems runs fn over [0, n) elements in parallel when n is large
 // enough to pay for the goroutines, in chunks of whole multiples of 8.
 func parallelElems(n int, fn func(lo, hi int)) {

@@ -393,6 +393,9 @@ func TestSmallElementwiseCallsDoNotAllocate(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { GELU(x) }); n != 0 {
 		t.Errorf("GELU of 64 values allocates %v times", n)
 	}
+	if n := testing.AllocsPerRun(100, func() { ReLU(x) }); n != 0 {
+		t.Errorf("ReLU of 64 values allocates %v times", n)
+	}
 	if n := testing.AllocsPerRun(100, func() { Add(x, y) }); n != 0 {
 		t.Errorf("Add of 64 values allocates %v times", n)
 	}
