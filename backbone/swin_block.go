@@ -67,10 +67,16 @@ func newSwinLayer(dim, heads, window, shift, hidden int, qkvBias bool, eps float
 // RelativePositionBias gathers the table into [heads, N, N] (N = window²),
 // the bias added to every window's attention scores.
 func (a *SwinSelfAttention) RelativePositionBias(window int) []float32 {
+	var out []float32
+	return a.relativePositionBias(&out, window)
+}
+
+// relativePositionBias is RelativePositionBias into *buf (grown as needed).
+func (a *SwinSelfAttention) relativePositionBias(buf *[]float32, window int) []float32 {
 	N := window * window
 	H := a.Heads
 	table := nn.Data(a.RelativePositionBiasTable)
-	out := make([]float32, H*N*N)
+	out := cpu.Grow(buf, H*N*N)
 	for i := 0; i < N; i++ {
 		yi, xi := i/window, i%window
 		for j := 0; j < N; j++ {
@@ -90,8 +96,16 @@ func (a *SwinSelfAttention) RelativePositionBias(window int) []float32 {
 type swinScratch struct {
 	pos                               []int32
 	windows, qkv, ctx, normed, hidden []float32
-	patches, cat, stageNorm           []float32
+	patches, cat, stageNorm, rpb      []float32
 	tokens                            [2][]float32 // the stages' tokens, ping-pong
+	attn                              cpu.FreeList[windowScratch]
+}
+
+// windowScratch is one attention worker's score block and shift-mask
+// regions.
+type windowScratch struct {
+	scores []float32
+	ids    []int
 }
 
 // swinChunkRows is how many tokens a block processes at a time: the
@@ -138,7 +152,7 @@ func (l *SwinLayer) forward(x []float32, B, h, w int, sc *swinScratch) {
 	// one window, so a group reads (through the norm) and then updates only
 	// its own tokens of x and the groups can run one after another in place.
 	a := &l.Attention.Self
-	rpb := a.RelativePositionBias(win)
+	rpb := a.relativePositionBias(&sc.rpb, win)
 	bias3 := a.qkvBias(C)
 	per := max(1, swinChunkRows/N)
 	chunk := min(nW, per) * N
@@ -252,10 +266,12 @@ func (a *SwinSelfAttention) attend(sc *swinScratch, windows, rpb, bias3 []float3
 		}
 	}
 	cpu.ParallelFor(nw, func(lo, hi int) {
-		scores := make([]float32, N*N)
+		ws := sc.attn.Get()
+		defer sc.attn.Put(ws)
+		scores := cpu.Grow(&ws.scores, N*N)
 		var ids []int
 		if shift > 0 {
-			ids = make([]int, N)
+			ids = cpu.Grow(&ws.ids, N)
 		}
 		for wi := lo; wi < hi; wi++ {
 			masked := false // a window inside one region needs no mask
