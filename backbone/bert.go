@@ -151,7 +151,9 @@ func (m *BERT) Forward(inputIDs, tokenTypeIDs, positionIDs []int64, B, L int, at
 		return nil, err
 	}
 	for i := range m.Encoder.Layers {
-		x = m.Encoder.Layers[i].Forward(x, mask)
+		y := m.Encoder.Layers[i].Forward(x, mask)
+		nn.Release(x) // spent: the embeddings' or the layer before's output
+		x = y
 	}
 	return x, nil
 }
@@ -215,17 +217,24 @@ func (e *BERTEmbeddings) Forward(inputIDs, tokenTypeIDs, positionIDs []int64, B,
 }
 
 // Forward runs one post-LN layer on x [B, L, H] with an additive mask [B|1, 1, L, L] or nil.
+// Its temporaries go back to nn.Scratch as soon as they are spent.
 func (l *BERTLayer) Forward(x, mask *tensor.Dense) *tensor.Dense {
 	s := &l.Attention.Self
-	q := nn.SplitHeads(s.Query.Forward(x), l.Heads)
-	k := nn.SplitHeads(s.Key.Forward(x), l.Heads)
-	v := nn.SplitHeads(s.Value.Forward(x), l.Heads)
-	d := nn.Shape(q)[3]
-	ctx := nn.MergeHeads(nn.Attention(q, k, v, mask, float32(1/math.Sqrt(float64(d)))))
+	q, k, v := s.Query.Forward(x), s.Key.Forward(x), s.Value.Forward(x)
+	qh, kh, vh := nn.SplitHeads(q, l.Heads), nn.SplitHeads(k, l.Heads), nn.SplitHeads(v, l.Heads)
+	nn.Release(q, k, v) // the heads are copies
+	d := nn.Shape(qh)[3]
+	att := nn.Attention(qh, kh, vh, mask, float32(1/math.Sqrt(float64(d))))
+	nn.Release(qh, kh, vh)
+	ctx := nn.MergeHeads(att)
+	nn.Release(att)
 	h := l.Attention.Output.Forward(ctx, x)
+	nn.Release(ctx)
 	inter := l.Intermediate.Dense.Forward(h)
 	nn.GELUInPlace(nn.Data(inter))
-	return l.Output.Forward(inter, h)
+	out := l.Output.Forward(inter, h)
+	nn.Release(inter, h)
+	return out
 }
 
 // Forward returns LayerNorm(dense(x) + residual).

@@ -10,12 +10,13 @@ import (
 // Attention computes softmax(q·kᵀ·scale + mask)·v per batch and head.
 // q is [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv]. mask, if not nil,
 // is additive with shape [Bm, Hm, Lq, Lk] where Bm ∈ {1, B}, Hm ∈ {1, H}
-// (use -Inf or the dtype's lowest value to block). Returns [B, H, Lq, Dv].
+// (use -Inf or the dtype's lowest value to block). Returns [B, H, Lq, Dv]
+// over a Scratch buffer (hand it back with Release once spent, or not).
 func Attention(q, k, v, mask *tensor.Dense, scale float32) *tensor.Dense {
 	qs, ks, vs := Shape(q), Shape(k), Shape(v)
 	B, H, Lq, D := qs[0], qs[1], qs[2], qs[3]
 	Lk, Dv := ks[2], vs[3]
-	out := make([]float32, B*H*Lq*Dv)
+	out := Scratch(B * H * Lq * Dv) // every block written below
 	qd, kd, vd := Data(q), Data(k), Data(v)
 	var md []float32
 	var mB, mH int
@@ -26,7 +27,8 @@ func Attention(q, k, v, mask *tensor.Dense, scale float32) *tensor.Dense {
 	// (batch, head) pairs are independent: spread them over the cores,
 	// each worker with its own score block.
 	cpu.ParallelFor(B*H, func(lo, hi int) {
-		scores := make([]float32, Lq*Lk)
+		scores := Scratch(Lq * Lk)
+		defer PutScratch(scores)
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/H, bh%H
 			cpu.Sgemm(false, true, Lq, Lk, D, scale, qd[bh*Lq*D:], D, kd[bh*Lk*D:], D, 0, scores, Lk)

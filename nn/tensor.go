@@ -55,7 +55,8 @@ func product(shape []int) int {
 // Numel is the number of elements of a shape.
 func Numel(shape ...int) int { return product(shape) }
 
-// Permute materialises t with its axes reordered (like torch.permute + contiguous).
+// Permute materialises t with its axes reordered (like torch.permute +
+// contiguous) in a Scratch buffer (see Attention).
 func Permute(t *tensor.Dense, axes ...int) *tensor.Dense {
 	in := Shape(t)
 	if len(axes) != len(in) {
@@ -72,7 +73,7 @@ func Permute(t *tensor.Dense, axes ...int) *tensor.Dense {
 		st[i] = inStride[a]
 	}
 	src := Data(t)
-	dst := make([]float32, len(src))
+	dst := Scratch(len(src)) // every element written below
 	if len(dst) == 0 {
 		return FromData(dst, out...)
 	}
