@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/gsam-go/gsam/nn"
 	"gorgonia.org/tensor"
 )
 
@@ -109,6 +110,7 @@ func (e *Encoder) Forward(ctx context.Context, in Inputs) (Output, error) {
 			len(in.TextSelfAttention), len(in.TextPositionIDs), ts)
 	}
 	ref := ReferencePoints(in.SpatialShapes, in.ValidRatios, B)
+	defer nn.Release(ref) // only the layers read it
 	textPos := TextPositionEmbedding(in.TextPositionIDs, B, d)
 	vision, text := in.Vision, in.Text
 	out := Output{}

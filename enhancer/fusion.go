@@ -69,6 +69,8 @@ func (m *BiMultiHeadAttention) forward(vision, text *tensor.Dense, visionMask, t
 	x := nn.Data(vision)
 	k := nn.Data(m.TextProj.Forward(text))
 	tv := nn.Data(m.ValuesTextProj.Forward(text))
+	defer nn.PutScratch(k)
+	defer nn.PutScratch(tv)
 	wq, bq := nn.Data(m.VisionProj.Weight), nn.Data(m.VisionProj.Bias)
 	wo := nn.Data(m.OutVisionProj.Weight)
 	wv, bv := nn.Data(m.ValuesVisionProj.Weight), nn.Data(m.ValuesVisionProj.Bias)
@@ -83,7 +85,8 @@ func (m *BiMultiHeadAttention) forward(vision, text *tensor.Dense, visionMask, t
 		return nn.Scratch(n)
 	}
 	sc := newBuf(B * Nv * HT)
-	mq := make([]float32, HT*d)
+	mq := nn.Scratch(HT * d)
+	defer nn.PutScratch(mq)
 	cq := make([]float32, HT)
 	for b := 0; b < B; b++ {
 		for h := 0; h < H; h++ {
@@ -194,8 +197,9 @@ func (m *BiMultiHeadAttention) forward(vision, text *tensor.Dense, visionMask, t
 		// it is added in (every value is written below).
 		vo = nn.Scratch(B * Nv * d)
 	}
-	to := make([]float32, B*Nt*E)
-	vt := make([]float32, HT*d) // [V_h·Wo_hᵀ]_h, then (P'·x) per head
+	to := nn.Scratch(B * Nt * E) // every row filled with bv, then accumulated onto
+	vt := nn.Scratch(HT * d)     // [V_h·Wo_hᵀ]_h, then (P'·x) per head
+	defer nn.PutScratch(vt)
 	bo := nn.Data(m.OutVisionProj.Bias)
 	for b := 0; b < B; b++ {
 		for h := 0; h < H; h++ {
@@ -212,6 +216,7 @@ func (m *BiMultiHeadAttention) forward(vision, text *tensor.Dense, visionMask, t
 		}
 	}
 	textOut = m.OutTextProj.Forward(nn.FromData(to, B, Nt, E))
+	nn.PutScratch(to)
 	if !wantProbs {
 		nn.PutScratch(sc)
 		nn.PutScratch(st)

@@ -11,6 +11,8 @@ import (
 // centre of every level, normalised by that level's valid size, then scaled
 // by each level's valid ratio, giving [B, S, L, 2] (x, y). validRatios is
 // [B, L, 2] (valid width / w, valid height / h), as get_valid_ratio gives.
+// The result is over an nn.Scratch buffer (hand it back with nn.Release
+// once spent, or not).
 func ReferencePoints(spatialShapes [][2]int, validRatios []float32, batch int) *tensor.Dense {
 	L := len(spatialShapes)
 	if len(validRatios) != batch*L*2 {
@@ -20,7 +22,7 @@ func ReferencePoints(spatialShapes [][2]int, validRatios []float32, batch int) *
 	for _, s := range spatialShapes {
 		S += s[0] * s[1]
 	}
-	out := make([]float32, batch*S*L*2)
+	out := nn.Scratch(batch * S * L * 2) // every value is written below
 	for b := 0; b < batch; b++ {
 		vr := validRatios[b*L*2 : (b+1)*L*2]
 		s := 0

@@ -126,13 +126,7 @@ func (m *Model) Forward(ctx context.Context, in Inputs, trace Trace, hook StageH
 	if in.PixelMask != nil && len(in.PixelMask) != B*H*W {
 		return nil, fmt.Errorf("groundingdino: pixel mask has %d values, want %d", len(in.PixelMask), B*H*W)
 	}
-	pixelMask := in.PixelMask
-	if pixelMask == nil {
-		pixelMask = make([]uint8, B*H*W)
-		for i := range pixelMask {
-			pixelMask[i] = 1
-		}
-	}
+	pixelMask := in.PixelMask // nil: every pixel is real, for the backbone too
 	stage := func(name string) error {
 		if hook != nil {
 			hook(name)
@@ -257,6 +251,9 @@ func (m *Model) Forward(ctx context.Context, in Inputs, trace Trace, hook StageH
 	})
 	if err != nil {
 		return nil, fmt.Errorf("groundingdino: decoder: %w", err)
+	}
+	if trace == nil {
+		nn.Release(sel.Target) // the decoder's first input, no output's
 	}
 	out := &Outputs{
 		Logits: dec.Logits, PredBoxes: dec.PredBoxes,

@@ -2,6 +2,8 @@ package query
 
 import (
 	"math"
+
+	"github.com/gsam-go/gsam/nn"
 )
 
 // proposals is generate_encoder_output_proposals without the projection:
@@ -15,7 +17,7 @@ import (
 // that the selected set matches.
 func proposals(padding []bool, batch int, shapes [][2]int) (logits []float32, keep []bool) {
 	seq, _ := seqLen(shapes)
-	logits = make([]float32, batch*seq*4)
+	logits = nn.Scratch(batch * seq * 4) // every value is written below
 	keep = make([]bool, batch*seq)
 	inf := float32(math.Inf(1))
 	const lo, hi = float32(0.01), float32(0.99)

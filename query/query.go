@@ -131,6 +131,7 @@ func (s *Selector) Forward(in Input) (*Output, error) {
 	}
 	coord := s.EncOutputBBoxEmbed.Forward(objectQuery)
 	nn.AddInPlace(coord, nn.FromData(props, B, S, 4))
+	nn.PutScratch(props)
 
 	out := &Output{ObjectQuery: objectQuery, EncOutputsClass: class, EncOutputsCoordLogits: coord}
 	out.TopK = topK(nn.Data(class), B, S, cfg.MaxTextLen, Q)
@@ -212,7 +213,8 @@ func (s *Selector) oneStage(B int) (*Output, error) {
 // counts as the largest value, as in torch.topk.
 func topK(class []float32, B, S, M, k int) [][]int {
 	out := make([][]int, B)
-	score := make([]float32, S)
+	score := nn.Scratch(S) // every value is written below
+	defer nn.PutScratch(score)
 	idx := make([]int, S)
 	for b := 0; b < B; b++ {
 		cpu.ParallelFor(S, func(lo, hi int) {
@@ -249,13 +251,13 @@ func topK(class []float32, B, S, M, k int) [][]int {
 
 func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
 
-// repeat stacks w [N, d] B times: [B, N, d].
+// repeat stacks w [N, d] B times: [B, N, d], over an nn.Scratch buffer.
 func repeat(w *tensor.Dense, B int) *tensor.Dense {
 	s := w.Shape()
 	src := nn.Data(w)
-	out := make([]float32, 0, B*len(src))
+	out := nn.Scratch(B * len(src))
 	for b := 0; b < B; b++ {
-		out = append(out, src...)
+		copy(out[b*len(src):], src)
 	}
 	return nn.FromData(out, B, s[0], s[1])
 }
