@@ -15,7 +15,7 @@ import (
 // handed back when spent, and the outputs handed back by Model.Release.
 // grounding-dino-tiny at full size (zero weights: only the sizes matter) on
 // a 320×480 image may allocate at most 2 MB on its second call: 1.0 MB of
-// 130 MB today (800×1333: 2.4 MB; 14.7 MB before BERT's temporaries, Swin's
+// 130 MB today (800×1333: 2.6 MB; 14.7 MB before BERT's temporaries, Swin's
 // score blocks and bias tables and the query side's arrays were recycled,
 // 270 MB before the stage outputs were). What still allocates is small:
 // masks, index lists, per-layer slices of the text side and the decoder.
