@@ -25,12 +25,14 @@ import (
 // block of queries) units on runtime.GOMAXPROCS(0) goroutines; a unit runs
 // its queries' heads one after the other, so the locations and weights
 // stream in order and a pixel's heads (adjacent in value) are read
-// together. Each head's D values of a pixel are one contiguous row.
+// together. Each head's D values of a pixel are one contiguous row. The
+// corner offsets are computed in 32 bits, so S·H·D must fit an int32.
 func MSDeformAttn(out, value []float32, spatialShapes [][2]int, levelStart []int, samplingLocs, attnWeights []float32, B, S, H, D, Q, L, P int) {
 	checkDeformArgs(out, value, spatialShapes, levelStart, samplingLocs, attnWeights, B, S, H, D, Q, L, P)
 	if B*Q == 0 || S == 0 {
 		return
 	}
+	lanes := newDeformLanes(spatialShapes, levelStart, H*D, L, P)
 	const chunk = 16
 	nChunks := (Q + chunk - 1) / chunk
 	forChunks(B*nChunks, 1, func(lo, hi int) {
@@ -43,12 +45,37 @@ func MSDeformAttn(out, value []float32, spatialShapes [][2]int, levelStart []int
 					off := (b*S*H + h) * D
 					v := value[off : off+(S-1)*H*D+D]
 					i := (r*H + h) * L * P
-					deformSample(out[(r*H+h)*D:(r*H+h+1)*D], v, H*D, spatialShapes, levelStart,
-						samplingLocs[2*i:2*(i+L*P)], attnWeights[i:i+L*P], D, L, P)
+					deformSample(out[(r*H+h)*D:(r*H+h+1)*D], v, H*D, lanes,
+						samplingLocs[2*i:2*(i+L*P)], attnWeights[i:i+L*P], D)
 				}
 			}
 		}
 	})
+}
+
+// deformLanes describes eight of a query's L·P samples side by side (sample
+// l·P+p lies on level l): what deformCorners needs of each sample's map,
+// with offsets in value elements (pixel × stride). A lane past the last
+// sample has fw = fh = 0, so it is always outside.
+type deformLanes struct {
+	fw, fh     [8]float32 // the map's width and height
+	xmax, ymax [8]int32   // width−1, height−1
+	base, row  [8]int32   // the level's first pixel and one row of pixels, in elements
+}
+
+// newDeformLanes lays out the levels of L·P samples for deformCorners.
+// checkDeformArgs has made sure that every offset fits an int32.
+func newDeformLanes(shapes [][2]int, levelStart []int, stride, L, P int) []deformLanes {
+	lanes := make([]deformLanes, (L*P+7)/8)
+	for i := 0; i < L*P; i++ {
+		l, g, j := i/P, i/8, i%8
+		hl, wl := shapes[l][0], shapes[l][1]
+		ln := &lanes[g]
+		ln.fw[j], ln.fh[j] = float32(wl), float32(hl)
+		ln.xmax[j], ln.ymax[j] = int32(wl-1), int32(hl-1)
+		ln.base[j], ln.row[j] = int32(levelStart[l]*stride), int32(wl*stride)
+	}
+	return lanes
 }
 
 // forChunks runs fn over [0, n) in blocks of grain on GOMAXPROCS goroutines
@@ -76,93 +103,104 @@ func forChunks(n, grain int, fn func(lo, hi int)) {
 }
 
 // deformSample computes one query's output for one head (D values) from
-// that head's value maps v, pixel s's D values at v[s*stride:]. The four bilinear corners of a sample are
-// folded into one pass over D; a corner outside the map gets weight zero
-// (and a harmless in-range row).
-func deformSample(acc, v []float32, stride int, shapes [][2]int, levelStart []int, locs, weights []float32, D, L, P int) {
-	if D == 32 && L*P <= 16 {
-		deformSample32(acc, v, stride, shapes, levelStart, locs, weights, L, P)
-		return
-	}
-	deformSampleAny(acc, v, stride, shapes, levelStart, locs, weights, D, L, P)
-}
-
-// deformSampleAny is deformSample for any D, L, P: one axpy4 per sample.
-func deformSampleAny(acc, v []float32, stride int, shapes [][2]int, levelStart []int, locs, weights []float32, D, L, P int) {
+// that head's value maps v, pixel s's D values at v[s*stride:], and the
+// query's len(weights) samples, laid out by lanes.
+func deformSample(acc, v []float32, stride int, lanes []deformLanes, locs, weights []float32, D int) {
 	var offBuf [64]int
 	var wBuf [64]float32
+	n := 32 * len(lanes)
 	offs, ws := offBuf[:], wBuf[:]
-	if 4*L*P > len(offs) {
-		offs, ws = make([]int, 4*L*P), make([]float32, 4*L*P)
+	if n > len(offs) {
+		offs, ws = make([]int, n), make([]float32, n)
 	}
-	n := deformCorners(offs, ws, stride, shapes, levelStart, locs, weights, L, P)
+	deformCorners(offs[:n], ws[:n], stride, lanes, locs, weights)
+	if D == 32 {
+		deformGather32(acc[:32], v, offs[:n], ws[:n])
+		return
+	}
+	deformAxpy(acc, v, offs[:n], ws[:n])
+}
+
+// deformAxpy is deformGather32 for any D, a sample (four corners) at a time.
+func deformAxpy(acc, v []float32, offs []int, ws []float32) {
 	clear(acc)
-	for j := 0; j < n; j += 4 {
-		axpy4(acc, v, [4]int(offs[j:j+4]), [4]float32(ws[j:j+4]))
+	for g := 0; g < len(offs); g += 32 {
+		for j := 0; j < 8; j++ {
+			o := [4]int{offs[g+j], offs[g+8+j], offs[g+16+j], offs[g+24+j]}
+			w := [4]float32{ws[g+j], ws[g+8+j], ws[g+16+j], ws[g+24+j]}
+			axpy4(acc, v, o, w)
+		}
 	}
 }
 
-// deformSample32 is deformSample for D = 32 and at most 16 samples (the
-// models' 4 levels × 4 points): one kernel call sums all the corner rows
-// with the 32-wide accumulator in registers, in the same order as
-// deformSampleAny.
-func deformSample32(acc, v []float32, stride int, shapes [][2]int, levelStart []int, locs, weights []float32, L, P int) {
-	var offs [64]int
-	var ws [64]float32
-	n := deformCorners(offs[:], ws[:], stride, shapes, levelStart, locs, weights, L, P)
-	deformGather32(acc[:32], v, offs[:n], ws[:n])
+// deformCorners writes the four bilinear corners of each sample (grid_sample
+// with align_corners=False and zero padding): value offsets into offs and
+// weights (times the attention weight) into ws, 32 entries per eight
+// samples, corner-major (nw, ne, sw, se; eight samples each). A corner
+// outside its map, and every corner of a lane past the last sample, gets
+// weight 0 and offset 0. The AVX2 kernel does eight samples at a time when
+// every group is full; deformCornersGo is the same arithmetic, step by step.
+func deformCorners(offs []int, ws []float32, stride int, lanes []deformLanes, locs, weights []float32) {
+	if deformAVX2 && len(weights) == 8*len(lanes) {
+		_ = offs[32*len(lanes)-1]
+		_ = ws[32*len(lanes)-1]
+		_ = locs[16*len(lanes)-1]
+		deformCornersAVX2(&offs[0], &ws[0], &locs[0], &weights[0], &lanes[0], stride, len(lanes))
+		return
+	}
+	deformCornersGo(offs, ws, stride, lanes, locs, weights)
 }
 
-// deformCorners writes the bilinear corners of one query's L×P samples,
-// four per sample that is not wholly outside its map: value offsets (pixel
-// × stride) into offs and weights (times the attention weight) into ws, a
-// corner outside the map with weight zero and offset 0. It returns how
-// many it wrote; offs and ws need room for 4·L·P.
-func deformCorners(offs []int, ws []float32, stride int, shapes [][2]int, levelStart []int, locs, weights []float32, L, P int) int {
-	n := 0
-	for l := 0; l < L; l++ {
-		hl, wl := shapes[l][0], shapes[l][1]
-		base := levelStart[l]
-		fw, fh := float32(wl), float32(hl)
-		for p := 0; p < P; p++ {
-			i := l*P + p
-			a := weights[i]
-			// grid_sample's unnormalisation of g = 2·loc − 1 with align_corners=False.
-			x := ((2*locs[2*i]-1+1)*fw - 1) / 2
-			y := ((2*locs[2*i+1]-1+1)*fh - 1) / 2
+// deformCornersGo is deformCorners in Go: each rounding step of the
+// reference in order (float32 conversions keep the compiler from fusing a
+// multiply and an add, which the reference does not do either).
+func deformCornersGo(offs []int, ws []float32, stride int, lanes []deformLanes, locs, weights []float32) {
+	for g := range lanes {
+		ln := &lanes[g]
+		o, w := offs[32*g:32*g+32], ws[32*g:32*g+32]
+		clear(o)
+		clear(w)
+		for j := 0; j < 8 && 8*g+j < len(weights); j++ {
+			i := 8*g + j
+			fw, fh := ln.fw[j], ln.fh[j]
+			// grid_sample's unnormalisation of g = 2·loc − 1.
+			x := (float32(float32(2*locs[2*i]-1+1)*fw) - 1) / 2
+			y := (float32(float32(2*locs[2*i+1]-1+1)*fh) - 1) / 2
 			if !(x > -1 && y > -1 && x < fw && y < fh) {
 				continue // all four corners outside (or NaN)
 			}
-			// x, y > −1, so truncating x+1 floors it.
-			x0, y0 := int(x+1)-1, int(y+1)-1
+			x0, y0 := floorInt(x), floorInt(y)
 			x0f, y0f := float32(x0), float32(y0)
-			x1, y1 := x0+1, y0+1
 			// PyTorch's corner weights: nw = (x_se−x)(y_se−y), etc.
 			wx0, wx1 := x0f+1-x, x-x0f
 			wy0, wy1 := y0f+1-y, y-y0f
-			o, w := offs[n:n+4:n+4], ws[n:n+4:n+4]
-			o[0], o[1], o[2], o[3] = 0, 0, 0, 0
-			w[0], w[1], w[2], w[3] = 0, 0, 0, 0
-			if y0 >= 0 {
-				if x0 >= 0 {
-					w[0], o[0] = wx0*wy0*a, (base+y0*wl+x0)*stride
-				}
-				if x1 < wl {
-					w[1], o[1] = wx1*wy0*a, (base+y0*wl+x1)*stride
-				}
+			a := weights[i]
+			off := int(ln.base[j]) + y0*int(ln.row[j]) + x0*stride
+			inX0, inX1 := x0 >= 0, x0 < int(ln.xmax[j])
+			inY0, inY1 := y0 >= 0, y0 < int(ln.ymax[j])
+			if inY0 && inX0 {
+				w[j], o[j] = wx0*wy0*a, off
 			}
-			if y1 < hl {
-				if x0 >= 0 {
-					w[2], o[2] = wx0*wy1*a, (base+y1*wl+x0)*stride
-				}
-				if x1 < wl {
-					w[3], o[3] = wx1*wy1*a, (base+y1*wl+x1)*stride
-				}
+			if inY0 && inX1 {
+				w[8+j], o[8+j] = wx1*wy0*a, off+stride
 			}
-			n += 4
+			if inY1 && inX0 {
+				w[16+j], o[16+j] = wx0*wy1*a, off+int(ln.row[j])
+			}
+			if inY1 && inX1 {
+				w[24+j], o[24+j] = wx1*wy1*a, off+int(ln.row[j])+stride
+			}
 		}
 	}
-	return n
+}
+
+// floorInt is ⌊x⌋ for −1 < x < 2^24.
+func floorInt(x float32) int {
+	i := int(x)
+	if float32(i) > x {
+		i--
+	}
+	return i
 }
 
 // deformGatherGo sets acc to Σ_i ws[i]·v[offs[i]:offs[i]+len(acc)].
@@ -241,6 +279,8 @@ func checkDeformArgs(out, value []float32, shapes [][2]int, levelStart []int, lo
 		}
 	}
 	switch {
+	case S*H*D > math.MaxInt32:
+		panic(fmt.Sprintf("cpu.MSDeformAttn: %d×%d×%d values per image exceed 32-bit offsets", S, H, D))
 	case len(value) < B*S*H*D:
 		panic(fmt.Sprintf("cpu.MSDeformAttn: value has %d values, want %d", len(value), B*S*H*D))
 	case len(locs) < B*Q*H*L*P*2:

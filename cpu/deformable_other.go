@@ -15,3 +15,7 @@ func deformGather32(acc, v []float32, offs []int, ws []float32) {
 
 // deformAVX2 is false: no assembly accumulation in this build.
 var deformAVX2 = false
+
+func deformCornersAVX2(offs *int, ws, locs, weights *float32, lanes *deformLanes, stride, groups int) {
+	panic("cpu: no AVX2 in this build")
+}

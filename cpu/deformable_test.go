@@ -166,17 +166,17 @@ func BenchmarkMSDeformAttnTiny(b *testing.B) {
 	b.Run("decoder_Q900", func(b *testing.B) { benchDeform(b, 900) })
 }
 
-// TestDeformSample32MatchesGeneral checks the gathered D = 32 path against
-// the per-sample one on samples that cross every border, reading the
-// second of two heads (pixel rows 64 floats apart): bit for bit with
-// the AVX2 kernels (both sum the corner rows in the same order with FMA),
-// within rounding otherwise.
-func TestDeformSample32MatchesGeneral(t *testing.T) {
+// TestDeformGather32MatchesAxpy checks the gathered D = 32 accumulation
+// against the per-sample one on samples that cross every border, reading
+// the second of two heads (pixel rows 64 floats apart).
+func TestDeformGather32MatchesAxpy(t *testing.T) {
 	r := rand.New(rand.NewSource(7))
 	c := deformCase{B: 1, H: 2, D: 32, Q: 500, P: 4, shapes: [][2]int{{9, 13}, {5, 7}, {3, 4}, {1, 2}}}
 	S, starts := c.layout()
 	L := len(c.shapes)
 	value, locs, weights := deformInputs(r, c)
+	lanes := newDeformLanes(c.shapes, starts, 64, L, c.P)
+	offs, ws := make([]int, 32*len(lanes)), make([]float32, 32*len(lanes))
 	fast, plain := make([]float32, 32), make([]float32, 32)
 	for q := 0; q < c.Q; q++ {
 		lq, wq := locs[q*2*L*c.P:(q+1)*2*L*c.P], weights[q*L*c.P:(q+1)*L*c.P]
@@ -184,13 +184,65 @@ func TestDeformSample32MatchesGeneral(t *testing.T) {
 			fast[i] = float32(math.NaN()) // must be overwritten
 		}
 		v := value[32 : 32+(S-1)*64+32] // head 1 of 2: rows 64 floats apart
-		deformSample32(fast, v, 64, c.shapes, starts, lq, wq, L, c.P)
-		deformSampleAny(plain, v, 64, c.shapes, starts, lq, wq, 32, L, c.P)
+		deformCorners(offs, ws, 64, lanes, lq, wq)
+		deformGather32(fast, v, offs, ws)
+		deformAxpy(plain, v, offs, ws)
 		for i := range fast {
-			if deformAVX2 && math.Float32bits(fast[i]) != math.Float32bits(plain[i]) ||
-				!(math.Abs(float64(fast[i]-plain[i])) <= 1e-6) {
+			if !(math.Abs(float64(fast[i]-plain[i])) <= 1e-6) {
 				t.Fatalf("query %d: out[%d] = %g, per-sample path %g", q, i, fast[i], plain[i])
 			}
 		}
+	}
+}
+
+// TestDeformCornersAVX2MatchesGo checks the vectorised corners against
+// deformCornersGo bit for bit, on locations that cross every border, land
+// exactly on pixel edges and the map's ends, or are NaN or infinite.
+func TestDeformCornersAVX2MatchesGo(t *testing.T) {
+	if !deformAVX2 {
+		t.Skip("no AVX2/FMA on this CPU (or GSAM_GEMM=purego): deformCornersGo is the only path")
+	}
+	r := rand.New(rand.NewSource(11))
+	shapes := [][2]int{{9, 13}, {5, 7}, {3, 4}, {1, 2}}
+	starts := []int{0, 117, 152, 164}
+	const L, P, stride = 4, 4, 256
+	lanes := newDeformLanes(shapes, starts, stride, L, P)
+	special := []float32{0, 1, -0.5, 1.5, 0.5, 1e-9, -1e-9, 1 - 1e-7, 1e30, -1e30,
+		float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
+	locs := make([]float32, 2*L*P)
+	weights := make([]float32, L*P)
+	got, want := make([]int, 32*len(lanes)), make([]int, 32*len(lanes))
+	gotW, wantW := make([]float32, len(got)), make([]float32, len(got))
+	inside := 0
+	for it := 0; it < 20000; it++ {
+		for i := range locs {
+			switch k := r.Intn(10); {
+			case k == 0:
+				locs[i] = special[r.Intn(len(special))]
+			case k == 1:
+				// An exact pixel edge or centre of the sample's level.
+				l := i / 2 / P
+				n := shapes[l][1-i%2]
+				locs[i] = float32(r.Intn(2*n+3)-1) / float32(2*n)
+			default:
+				locs[i] = r.Float32()*1.6 - 0.3
+			}
+		}
+		for i := range weights {
+			weights[i] = r.Float32()
+		}
+		deformCornersAVX2(&got[0], &gotW[0], &locs[0], &weights[0], &lanes[0], stride, len(lanes))
+		deformCornersGo(want, wantW, stride, lanes, locs, weights)
+		for i := range want {
+			if got[i] != want[i] || math.Float32bits(gotW[i]) != math.Float32bits(wantW[i]) {
+				t.Fatalf("locations %v: corner entry %d = (%d, %g), Go (%d, %g)", locs, i, got[i], gotW[i], want[i], wantW[i])
+			}
+			if wantW[i] != 0 {
+				inside++
+			}
+		}
+	}
+	if inside == 0 {
+		t.Fatal("no corner inside a map: the comparison is empty")
 	}
 }
