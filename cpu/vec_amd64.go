@@ -17,6 +17,9 @@ func expSumAVX2(dst, src *float32, n int, m float32) float32
 func maxAVX2(x *float32, n int) float32
 
 //go:noescape
+func softmaxRowsAVX2(x *float32, rows, n int)
+
+//go:noescape
 func scaleAVX2(x *float32, n int, s float32)
 
 //go:noescape

@@ -699,3 +699,154 @@ add8:
 adddone:
 	VZEROUPPER
 	RET
+
+// func softmaxRowsAVX2(x *float32, rows, n int)
+// SoftmaxRows on rows×n floats (n ≥ 1) in one call: per row the max
+// (ignoring NaN, as maxAVX2), e^(x−max) stored and summed, then scaled by
+// 1/sum; the last n%8 of a row go through masked loads and stores. A row
+// whose max is −Inf becomes zeros.
+TEXT ·softmaxRowsAVX2(SB), NOSPLIT, $0-24
+	MOVQ    x+0(FP), SI
+	MOVQ    rows+8(FP), CX
+	MOVQ    n+16(FP), DX
+	VMOVUPS C_EXPHI, Y13
+	VMOVUPS C_EXPLO, Y12
+	// Y10: the first n%8 lanes set; R8: n rounded down to 8, in bytes.
+	MOVQ    DX, AX
+	ANDQ    $7, AX
+	LEAQ    smtail<>(SB), BX
+	SHLQ    $2, AX
+	NEGQ    AX
+	VMOVDQU 32(BX)(AX*1), Y10
+	MOVQ    DX, R8
+	ANDQ    $-8, R8
+	SHLQ    $2, R8
+	MOVQ    DX, R9
+	ANDQ    $7, R9
+	SHLQ    $2, DX // row length in bytes
+	TESTQ   CX, CX
+	JZ      smdone
+
+smrow:
+	// Max.
+	VMOVUPS C_NINF, Y15
+	XORQ    BX, BX
+
+smmax:
+	CMPQ    BX, R8
+	JGE     smmaxtail
+	VMOVUPS (SI)(BX*1), Y2
+	VMAXPS  Y15, Y2, Y15
+	ADDQ    $32, BX
+	JMP     smmax
+
+smmaxtail:
+	TESTQ      R9, R9
+	JZ         smmaxred
+	VMASKMOVPS (SI)(BX*1), Y10, Y2
+	VMOVUPS    C_NINF, Y3
+	VBLENDVPS  Y10, Y2, Y3, Y2 // masked-off lanes: −Inf
+	VMAXPS     Y15, Y2, Y15
+
+smmaxred:
+	VPERM2F128 $1, Y15, Y15, Y2
+	VMAXPS     Y2, Y15, Y15
+	VPERMILPS  $0x4e, Y15, Y2
+	VMAXPS     Y2, Y15, Y15
+	VPERMILPS  $0xb1, Y15, Y2
+	VMAXPS     Y2, Y15, Y15
+	VUCOMISS   C_NINF, X15
+	JEQ        smzero
+
+	// e^(x−max), stored and summed.
+	VXORPS Y14, Y14, Y14
+	XORQ   BX, BX
+
+smexp:
+	CMPQ    BX, R8
+	JGE     smexptail
+	VMOVUPS (SI)(BX*1), Y0
+	VSUBPS  Y15, Y0, Y0
+	CLAMPEXP(Y0, Y13, Y12)
+	EXP8(Y0, Y1, Y2, Y3)
+	VMOVUPS Y0, (SI)(BX*1)
+	VADDPS  Y0, Y14, Y14
+	ADDQ    $32, BX
+	JMP     smexp
+
+smexptail:
+	TESTQ      R9, R9
+	JZ         smsum
+	VMASKMOVPS (SI)(BX*1), Y10, Y0
+	VSUBPS     Y15, Y0, Y0
+	CLAMPEXP(Y0, Y13, Y12)
+	EXP8(Y0, Y1, Y2, Y3)
+	VMASKMOVPS Y0, Y10, (SI)(BX*1)
+	VANDPS     Y10, Y0, Y0
+	VADDPS     Y0, Y14, Y14
+
+smsum:
+	VPERM2F128 $1, Y14, Y14, Y2
+	VADDPS     Y2, Y14, Y14
+	VPERMILPS  $0x4e, Y14, Y2
+	VADDPS     Y2, Y14, Y14
+	VPERMILPS  $0xb1, Y14, Y2
+	VADDPS     Y2, Y14, Y14
+	VMOVUPS    C_ONE, Y15
+	VDIVPS     Y14, Y15, Y15 // 1/sum in every lane
+
+	// Scale.
+	XORQ BX, BX
+
+smscale:
+	CMPQ    BX, R8
+	JGE     smscaletail
+	VMULPS  (SI)(BX*1), Y15, Y0
+	VMOVUPS Y0, (SI)(BX*1)
+	ADDQ    $32, BX
+	JMP     smscale
+
+smscaletail:
+	TESTQ      R9, R9
+	JZ         smnext
+	VMASKMOVPS (SI)(BX*1), Y10, Y0
+	VMULPS     Y0, Y15, Y0
+	VMASKMOVPS Y0, Y10, (SI)(BX*1)
+	JMP        smnext
+
+smzero:
+	VXORPS Y0, Y0, Y0
+	XORQ   BX, BX
+
+smzloop:
+	CMPQ    BX, R8
+	JGE     smztail
+	VMOVUPS Y0, (SI)(BX*1)
+	ADDQ    $32, BX
+	JMP     smzloop
+
+smztail:
+	TESTQ      R9, R9
+	JZ         smnext
+	VMASKMOVPS Y0, Y10, (SI)(BX*1)
+
+smnext:
+	ADDQ DX, SI
+	DECQ CX
+	JNZ  smrow
+
+smdone:
+	VZEROUPPER
+	RET
+
+// smtail: eight set lanes then eight clear ones; the 8 lanes from 32−4r
+// bytes in have the first r set.
+DATA smtail<>+0(SB)/8, $0xffffffffffffffff
+DATA smtail<>+8(SB)/8, $0xffffffffffffffff
+DATA smtail<>+16(SB)/8, $0xffffffffffffffff
+DATA smtail<>+24(SB)/8, $0xffffffffffffffff
+DATA smtail<>+32(SB)/8, $0
+DATA smtail<>+40(SB)/8, $0
+DATA smtail<>+48(SB)/8, $0
+DATA smtail<>+56(SB)/8, $0
+GLOBL smtail<>(SB), RODATA|NOPTR, $64
