@@ -198,7 +198,8 @@ func (l *SwinLayer) forward(x []float32, B, h, w int, sc *swinScratch) {
 	}
 
 	// MLP with residual, a block of rows at a time; the biases ride in the
-	// products (cpu.SgemmBias) and fc2 accumulates straight onto x.
+	// products, fc2 applies GELU as it packs the hidden rows (cpu.SgemmAct)
+	// and accumulates straight onto x.
 	n := B * h * w
 	fc1, fc2 := &l.Intermediate.Dense, &l.Output.Dense
 	hid := fc1.Out()
@@ -212,8 +213,7 @@ func (l *SwinLayer) forward(x []float32, B, h, w int, sc *swinScratch) {
 		nb, hb := normed[:m*C], hidden[:m*hid]
 		layerNormRows(nb, xb, nn.Data(l.LayernormAfter.Weight), nn.Data(l.LayernormAfter.Bias), l.LayernormAfter.Eps)
 		cpu.SgemmBias(false, true, m, hid, C, nb, C, nn.Data(fc1.Weight), C, 0, b1, hb, hid)
-		cpu.GELU(hb)
-		cpu.SgemmBias(false, true, m, C, hid, hb, hid, nn.Data(fc2.Weight), hid, 1, b2, xb, C)
+		cpu.SgemmAct(cpu.ActGELU, false, true, m, C, hid, hb, hid, nn.Data(fc2.Weight), hid, 1, b2, xb, C)
 	}
 }
 

@@ -32,6 +32,48 @@ func SgemmBias(transA, transB bool, m, n, k int, a []float32, lda int, b []float
 	sgemmPackedBias(kernelInUse, transA, transB, m, n, k, 1, a, lda, b, ldb, beta, bias[:n], c, ldc)
 }
 
+// Activation is an elementwise function that SgemmAct applies to A.
+type Activation uint8
+
+const (
+	ActIdentity Activation = iota
+	ActReLU
+	ActGELU // the exact (erf) GELU of GELU
+)
+
+// apply runs the activation on x on the calling goroutine.
+func (act Activation) apply(x []float32) {
+	switch act {
+	case ActReLU:
+		reluSerial(x)
+	case ActGELU:
+		geluSerial(x)
+	}
+}
+
+// SgemmAct computes C = act(op(A))*op(B) + bias + beta*C, bias (n values
+// added to every row) may be nil. The activation is applied to the packed
+// copies of A, so an MLP's second product reads the wide hidden layer
+// once, as it packs it, instead of after a pass that activates it in
+// memory. op(A) itself is left as it is; the result is bit for bit that of
+// activating A first (TestSgemmActMatchesActivatedA).
+func SgemmAct(act Activation, transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, bias, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if bias != nil {
+		if len(bias) < n {
+			panic(fmt.Sprintf("cpu.SgemmAct: %d bias values for n=%d", len(bias), n))
+		}
+		bias = bias[:n]
+	}
+	if act > ActGELU {
+		panic(fmt.Sprintf("cpu.SgemmAct: unknown activation %d", act))
+	}
+	checkGemmArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	sgemmRun(kernelInUse, transA, transB, m, n, k, 1, a, lda, b, ldb, beta, bias, act, nil, c, ldc)
+}
+
 // checkGemmArgs panics on shapes the slices cannot hold: the assembly kernels
 // write C through raw pointers, so the bounds are checked once here.
 func checkGemmArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {

@@ -78,6 +78,8 @@ type gemmCall struct {
 	bias []float32
 	// pre, if set, holds op(B) already packed (PackB): no B packing phase.
 	pre *PackedB
+	// act is applied to every packed panel of A (SgemmAct).
+	act Activation
 
 	kc, nc  int
 	rowStep int // mr-row panels per row chunk (one packed A block)
@@ -150,12 +152,12 @@ func sgemmPacked(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float
 // sgemmPackedBias is sgemmPacked with bias (nil: none) added to every row of
 // C; with a bias, alpha must be 1.
 func sgemmPackedBias(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, bias, c []float32, ldc int) {
-	sgemmRun(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, bias, nil, c, ldc)
+	sgemmRun(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, bias, ActIdentity, nil, c, ldc)
 }
 
-// sgemmRun is the blocked algorithm; with pre (then b and bias are unused)
-// op(B) comes packed already.
-func sgemmRun(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, bias []float32, pre *PackedB, c []float32, ldc int) {
+// sgemmRun is the blocked algorithm with act applied to the packed A; with
+// pre (then b and bias are unused) op(B) comes packed already.
+func sgemmRun(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, bias []float32, act Activation, pre *PackedB, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -181,7 +183,7 @@ func sgemmRun(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32,
 	g.kern, g.transA, g.transB, g.m, g.n, g.k = kern, transA, transB, m, n, k
 	g.alpha, g.beta, g.a, g.b, g.c = alpha, beta, a, b, c
 	g.lda, g.ldb, g.ldc = lda, ldb, ldc
-	g.bias, g.pre = bias, pre
+	g.bias, g.pre, g.act = bias, pre, act
 	mr, nr := kern.mr, kern.nr
 
 	nPC, nJC := 0, 0
@@ -411,6 +413,13 @@ func (g *gemmCall) macro(bPack []float32, ws *gemmWorker, i0, mcur, jc, q0, q1, 
 func (g *gemmCall) packA(dst []float32, i0, mcur, pc, kcur, kb int) {
 	mr := g.kern.mr
 	g.packAPanels(dst, i0, mcur, pc, kcur, kb)
+	if g.act != ActIdentity {
+		// While the panels are in cache; the zero rows of a short
+		// panel stay zero (ReLU(0) = GELU(0) = 0).
+		for ip := 0; ip*mr < mcur; ip++ {
+			g.act.apply(dst[ip*mr*kb : ip*mr*kb+mr*kcur])
+		}
+	}
 	if kb > kcur {
 		// After all panels: a packer may write a little past its panel.
 		for ip := 0; ip*mr < mcur; ip++ {

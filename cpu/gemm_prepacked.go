@@ -69,5 +69,5 @@ func SgemmPackedB(transA bool, m int, alpha float32, a []float32, lda int, p *Pa
 		return
 	}
 	checkGemmAC(transA, m, p.n, p.k, a, lda, c, ldc)
-	sgemmRun(p.kern, transA, false, m, p.n, p.k, alpha, a, lda, nil, 0, beta, nil, p, c, ldc)
+	sgemmRun(p.kern, transA, false, m, p.n, p.k, alpha, a, lda, nil, 0, beta, nil, ActIdentity, p, c, ldc)
 }

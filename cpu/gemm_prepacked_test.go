@@ -42,7 +42,7 @@ func TestSgemmPackedB(t *testing.T) {
 							want := append([]float32(nil), c0...)
 							got := append([]float32(nil), c0...)
 							sgemmPacked(kern, transA, transB, m, n, k, 0.5, a, lda, b, ldb, 1, want, n+1)
-							sgemmRun(kern, transA, false, m, n, k, 0.5, a, lda, nil, 0, 1, nil, &p, got, n+1)
+							sgemmRun(kern, transA, false, m, n, k, 0.5, a, lda, nil, 0, 1, nil, ActIdentity, &p, got, n+1)
 							for i := range want {
 								if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 									t.Fatalf("%s workers=%d m=%d n=%d k=%d tA=%v tB=%v: c[%d] = %g, Sgemm %g",

@@ -1,6 +1,7 @@
 package decoder
 
 import (
+	"github.com/gsam-go/gsam/cpu"
 	"github.com/gsam-go/gsam/enhancer"
 	"github.com/gsam-go/gsam/nn"
 	"gorgonia.org/tensor"
@@ -85,12 +86,16 @@ func (l *Layer) textCrossAttention(h, pos, text, mask *tensor.Dense) *tensor.Den
 func (l *Layer) ffn(h *tensor.Dense) *tensor.Dense {
 	shape := nn.Shape(h)
 	rows := nn.Numel(shape...) / l.FC1.In()
-	mid := nn.Scratch(rows * l.FC1.Out()) // the wide hidden activation
+	mid := nn.Scratch(rows * l.FC1.Out()) // the wide hidden layer, before its activation
 	defer nn.PutScratch(mid)
 	l.FC1.ForwardSlice(mid, nn.Data(h), rows)
-	l.Act.Apply(mid)
 	y := nn.Scratch(rows * l.FC2.Out()) // written whole
-	l.FC2.ForwardSlice(y, mid, rows)
+	var b2 []float32
+	if l.FC2.Bias != nil {
+		b2 = nn.Data(l.FC2.Bias)
+	}
+	// fc2 activates mid as it packs it.
+	cpu.SgemmAct(l.Act.Kernel(), false, true, rows, l.FC2.Out(), l.FC1.Out(), mid, l.FC1.Out(), nn.Data(l.FC2.Weight), l.FC1.Out(), 0, b2, y, l.FC2.Out())
 	shape[len(shape)-1] = l.FC2.Out()
 	return l.residualNorm(h, nn.FromData(y, shape...), &l.FinalLayerNorm)
 }

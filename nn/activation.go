@@ -54,6 +54,18 @@ func SoftmaxRows(x []float32, n int) { cpu.SoftmaxRows(x, n) }
 // Activation names the activations configs use ("gelu", "relu").
 type Activation string
 
+// Kernel is the activation as cpu.SgemmAct applies it to the packed A of
+// the product that follows it.
+func (a Activation) Kernel() cpu.Activation {
+	switch a {
+	case "relu":
+		return cpu.ActReLU
+	case "gelu", "":
+		return cpu.ActGELU
+	}
+	panic("nn: unknown activation " + string(a))
+}
+
 // Apply applies the activation in place.
 func (a Activation) Apply(x []float32) {
 	switch a {

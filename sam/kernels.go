@@ -14,3 +14,11 @@ func activate(act string, x []float32) {
 	}
 	cpu.GELU(x)
 }
+
+// kernelActivation is activate's function for cpu.SgemmAct.
+func kernelActivation(act string) cpu.Activation {
+	if act == "relu" {
+		return cpu.ActReLU
+	}
+	return cpu.ActGELU
+}

@@ -301,27 +301,18 @@ func normRows(y, x []float32, ln *nn.LayerNorm, next *nn.Linear) {
 }
 
 // forwardResidual adds lin2(act(lin1(y))) to x, less lin2's bias (normRows
-// added it): the hidden layer gets its bias and activation in one pass
-// over both cores, and lin2 accumulates straight into x.
+// added it): lin1's bias rides in its product, lin2 applies the activation
+// as it packs the hidden rows (cpu.SgemmAct) and accumulates straight into
+// x, so the wide hidden layer is written once and read once.
 func (m *MLPBlock) forwardResidual(x, y []float32, rows int, wk *visionWork) {
 	in, hidden, out := m.Lin1.In(), m.Lin1.Out(), m.Lin2.Out()
 	hid := cpu.Grow(&wk.hid, rows*hidden)
-	cpu.Sgemm(false, true, rows, hidden, in, 1, y, in, nn.Data(m.Lin1.Weight), in, 0, hid, hidden)
 	var b1 []float32
 	if m.Lin1.Bias != nil {
 		b1 = nn.Data(m.Lin1.Bias)
 	}
-	cpu.ParallelFor(rows, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			row := hid[r*hidden : (r+1)*hidden]
-			for i, b := range b1 {
-				row[i] += b
-			}
-			// One row at a time keeps the activation on this goroutine.
-			activate(m.Act, row)
-		}
-	})
-	cpu.Sgemm(false, true, rows, out, hidden, 1, hid, hidden, nn.Data(m.Lin2.Weight), hidden, 1, x, out)
+	cpu.SgemmAct(cpu.ActIdentity, false, true, rows, hidden, in, y, in, nn.Data(m.Lin1.Weight), in, 0, b1, hid, hidden)
+	cpu.SgemmAct(kernelActivation(m.Act), false, true, rows, out, hidden, hid, hidden, nn.Data(m.Lin2.Weight), hidden, 1, nil, x, out)
 }
 
 // forward applies the MLP to rows×in values.
