@@ -81,11 +81,12 @@ type gemmCall struct {
 	// act is applied to every packed panel of A (SgemmAct).
 	act Activation
 
-	kc, nc  int
-	rowStep int // mr-row panels per row chunk (one packed A block)
-	nRowChk int // row chunks
-	colGrps int // column groups per B block: more units when m is small
-	units   int // compute units per block: nRowChk * colGrps
+	kc, nc   int
+	rowStep  int // mr-row panels per row chunk (one packed A block)
+	nRowChk  int // row chunks
+	colGrps  int // column groups of each split row chunk
+	fullRows int // leading row chunks that are one unit each; the rest are split
+	units    int // compute units per block: fullRows + (nRowChk-fullRows)*colGrps
 
 	blocks []gemmBlock
 	refs   atomic.Int64 // participants still running
@@ -193,15 +194,21 @@ func sgemmRun(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32,
 	g.rowStep = ceilDiv(mp, g.nRowChk)
 	g.nRowChk = ceilDiv(mp, g.rowStep)
 	// Several units per worker, so that the wait at the end of a block (for
-	// the last unit) is short; split columns when there are few row chunks.
-	g.colGrps = 1
+	// the last unit) is short: with few row chunks the last ones are split
+	// into column groups. Only the last ones: every worker that takes a
+	// piece of a chunk packs all of its A, which for a 2048-row FFN block
+	// (15 chunks, k = 2048) cost as much again as its whole A packing.
+	g.colGrps, g.fullRows = 1, g.nRowChk
 	if workers > 1 {
 		np := ceilDiv(min(n, g.nc), nr)
 		for g.nRowChk*g.colGrps < 8*workers && np >= 8*g.colGrps {
 			g.colGrps *= 2
 		}
+		if g.colGrps > 1 {
+			g.fullRows = max(0, g.nRowChk-workers)
+		}
 	}
-	g.units = g.nRowChk * g.colGrps
+	g.units = g.fullRows + (g.nRowChk-g.fullRows)*g.colGrps
 
 	nblocks := nPC * nJC
 	if len(g.blocks) < nblocks {
@@ -351,14 +358,13 @@ func (g *gemmCall) run(w int) {
 				}
 				bufs = g.bufs
 				ws := &bufs.ws[w]
-				rc, cg := u/g.colGrps, u%g.colGrps
+				rc, q0, q1 := g.unit(u, npanels)
 				i0 := rc * g.rowStep * mr
 				mcur := min(min((rc+1)*g.rowStep, mp)*mr, g.m) - i0
 				if rc != lastRow {
 					g.packA(ws.aPack, i0, mcur, pc, kcur, kb)
 					lastRow = rc
 				}
-				q0, q1 := split(npanels, g.colGrps, cg)
 				blockB := bufs.bPack[(bi-1)%2]
 				if g.pre != nil {
 					blockB = g.pre.block(bi - 1)
@@ -368,6 +374,16 @@ func (g *gemmCall) run(w int) {
 			}
 		}
 	}
+}
+
+// unit returns compute unit u's row chunk and B panels (of npanels).
+func (g *gemmCall) unit(u, npanels int) (rc, q0, q1 int) {
+	if u < g.fullRows {
+		return u, 0, npanels
+	}
+	v := u - g.fullRows
+	q0, q1 = split(npanels, g.colGrps, v%g.colGrps)
+	return g.fullRows + v/g.colGrps, q0, q1
 }
 
 // macro multiplies the packed A block (rows i0..i0+mcur) by B panels q0..q1,
