@@ -1,6 +1,9 @@
 package cpu
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // Exp32 is e^x in float32 with about 2 ulp error: Cody–Waite range
 // reduction x = k·ln2 + r, a degree-6 polynomial for e^r, and the exponent
@@ -132,6 +135,25 @@ func expRow(row []float32) float32 {
 func DivScalar(x []float32, d float32) {
 	for i := divVec(x, d); i < len(x); i++ {
 		x[i] /= d
+	}
+}
+
+// DivAdd sets x[i] = x[i]/div[i%n] + add[i%n], n = len(div) = len(add),
+// on whole periods of x (len(x) a multiple of n): offsets over a
+// normaliser plus a reference point, as deformable attention's sampling
+// locations. The quotients are true divisions, as a scalar loop's, eight
+// at a time where the CPU can.
+func DivAdd(x, div, add []float32) {
+	n := len(div)
+	if len(add) != n || n == 0 || len(x)%n != 0 {
+		panic(fmt.Sprintf("cpu.DivAdd: %d values over periods of %d divisors and %d addends", len(x), n, len(add)))
+	}
+	if vecAVX2 && n%8 == 0 && len(x) > 0 {
+		divAddAVX2(&x[0], &div[0], &add[0], len(x), n)
+		return
+	}
+	for i := range x {
+		x[i] = x[i]/div[i%n] + add[i%n]
 	}
 }
 

@@ -850,3 +850,37 @@ DATA smtail<>+40(SB)/8, $0
 DATA smtail<>+48(SB)/8, $0
 DATA smtail<>+56(SB)/8, $0
 GLOBL smtail<>(SB), RODATA|NOPTR, $64
+
+// func divAddAVX2(x, div, add *float32, n, period int)
+// x[i] = x[i]/div[i%period] + add[i%period] for i < n; n and period are
+// multiples of 8 and period divides n. VDIVPS is IEEE division, as DIVSS.
+TEXT ·divAddAVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ div+8(FP), DI
+	MOVQ add+16(FP), R8
+	MOVQ n+24(FP), CX
+	MOVQ period+32(FP), DX
+	SHLQ $2, DX
+	TESTQ CX, CX
+	JZ   dadone
+
+daperiod:
+	XORQ BX, BX
+
+daloop:
+	VMOVUPS (SI)(BX*1), Y0
+	VDIVPS  (DI)(BX*1), Y0, Y0
+	VADDPS  (R8)(BX*1), Y0, Y0
+	VMOVUPS Y0, (SI)(BX*1)
+	ADDQ    $32, BX
+	CMPQ    BX, DX
+	JLT     daloop
+	ADDQ    DX, SI
+	MOVQ    DX, AX
+	SHRQ    $2, AX
+	SUBQ    AX, CX
+	JG      daperiod
+
+dadone:
+	VZEROUPPER
+	RET

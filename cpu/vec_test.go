@@ -498,3 +498,42 @@ func TestDivScalar(t *testing.T) {
 		}
 	}
 }
+
+// TestDivAdd checks DivAdd against the scalar x/div + add bit for bit, over
+// periods that take the vector path (8, 32) and one that does not (5),
+// with zero, negative and tiny divisors, infinities and NaN.
+func TestDivAdd(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	specials := []float32{0, float32(math.Copysign(0, -1)), 1e-30, -3, float32(math.Inf(1)), float32(math.NaN())}
+	for _, n := range []int{8, 32, 5} {
+		div, add := make([]float32, n), make([]float32, n)
+		for i := range div {
+			div[i] = r.Float32()*200 - 100
+			add[i] = r.Float32()
+		}
+		div[0], add[n-1] = 0, float32(math.Inf(-1))
+		x := make([]float32, 7*n)
+		for i := range x {
+			x[i] = r.Float32()*10 - 5
+			if r.IntN(10) == 0 {
+				x[i] = specials[r.IntN(len(specials))]
+			}
+		}
+		want := append([]float32(nil), x...)
+		for i := range want {
+			want[i] = want[i]/div[i%n] + add[i%n]
+		}
+		DivAdd(x, div, add)
+		for i := range x {
+			if math.Float32bits(x[i]) != math.Float32bits(want[i]) && !(x[i] != x[i] && want[i] != want[i]) {
+				t.Fatalf("period %d: x[%d] = %g, want %g", n, i, x[i], want[i])
+			}
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic for a length that is not a whole number of periods")
+		}
+	}()
+	DivAdd(make([]float32, 9), make([]float32, 8), make([]float32, 8))
+}

@@ -101,25 +101,51 @@ func (m *MultiscaleDeformableAttention) forward(hidden, posEmbed, encoderHidden 
 	locs := nn.Scratch(B * Q * H * L * P * 2)
 	m.SamplingOffsets.ForwardSlice(locs, query, B*Q)
 	ref := nn.Data(referencePoints)
-	parallelRows(B*Q, 512, func(lo, hi int) {
-		for bq := lo; bq < hi; bq++ {
-			for h := 0; h < H; h++ {
+	if coords == 2 {
+		// loc = ref + offset / (width, height) of the level: one DivAdd
+		// over a query's H·L·P·2 values, whose divisors repeat every
+		// L·P·2 and whose reference points are the query's own.
+		n := L * P * 2
+		div := make([]float32, n)
+		for l := 0; l < L; l++ {
+			for p := 0; p < P; p++ {
+				div[(l*P+p)*2] = float32(spatialShapes[l][1])
+				div[(l*P+p)*2+1] = float32(spatialShapes[l][0])
+			}
+		}
+		parallelRows(B*Q, 512, func(lo, hi int) {
+			var buf [64]float32 // the models' 4 levels × 4 points × 2
+			add := buf[:0]
+			if n > len(buf) {
+				add = make([]float32, n)
+			}
+			add = add[:n]
+			for bq := lo; bq < hi; bq++ {
 				for l := 0; l < L; l++ {
-					r := ref[(bq*L+l)*coords:]
+					r := ref[(bq*L+l)*2:]
 					for p := 0; p < P; p++ {
-						o := locs[((((bq*H+h)*L+l)*P)+p)*2:]
-						if coords == 2 {
-							o[0] = r[0] + o[0]/float32(spatialShapes[l][1])
-							o[1] = r[1] + o[1]/float32(spatialShapes[l][0])
-						} else {
+						add[(l*P+p)*2], add[(l*P+p)*2+1] = r[0], r[1]
+					}
+				}
+				cpu.DivAdd(locs[bq*H*n:(bq+1)*H*n], div, add)
+			}
+		})
+	} else {
+		parallelRows(B*Q, 512, func(lo, hi int) {
+			for bq := lo; bq < hi; bq++ {
+				for h := 0; h < H; h++ {
+					for l := 0; l < L; l++ {
+						r := ref[(bq*L+l)*coords:]
+						for p := 0; p < P; p++ {
+							o := locs[((((bq*H+h)*L+l)*P)+p)*2:]
 							o[0] = r[0] + o[0]/float32(P)*r[2]*0.5
 							o[1] = r[1] + o[1]/float32(P)*r[3]*0.5
 						}
 					}
 				}
 			}
-		}
-	})
+		})
+	}
 
 	weights := nn.Scratch(B * Q * H * L * P) // written whole; returned without a residual
 	m.AttentionWeights.ForwardSlice(weights, query, B*Q)
