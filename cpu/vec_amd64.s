@@ -728,9 +728,22 @@ TEXT ·softmaxRowsAVX2(SB), NOSPLIT, $0-24
 	JZ      smdone
 
 smrow:
-	// Max.
+	// Max, two vectors at a time into Y15 and Y4.
 	VMOVUPS C_NINF, Y15
+	VMOVUPS C_NINF, Y4
 	XORQ    BX, BX
+	MOVQ    R8, R10
+	SUBQ    $32, R10 // the last start of a pair
+
+smmax2:
+	CMPQ    BX, R10
+	JGE     smmax
+	VMOVUPS (SI)(BX*1), Y2
+	VMOVUPS 32(SI)(BX*1), Y3
+	VMAXPS  Y15, Y2, Y15
+	VMAXPS  Y4, Y3, Y4
+	ADDQ    $64, BX
+	JMP     smmax2
 
 smmax:
 	CMPQ    BX, R8
@@ -749,6 +762,7 @@ smmaxtail:
 	VMAXPS     Y15, Y2, Y15
 
 smmaxred:
+	VMAXPS     Y4, Y15, Y15
 	VPERM2F128 $1, Y15, Y15, Y2
 	VMAXPS     Y2, Y15, Y15
 	VPERMILPS  $0x4e, Y15, Y2
@@ -758,9 +772,28 @@ smmaxred:
 	VUCOMISS   C_NINF, X15
 	JEQ        smzero
 
-	// e^(x−max), stored and summed.
+	// e^(x−max), stored and summed, two vectors at a time into Y14 and Y11.
 	VXORPS Y14, Y14, Y14
+	VXORPS Y11, Y11, Y11
 	XORQ   BX, BX
+
+smexp2:
+	CMPQ    BX, R10
+	JGE     smexp
+	VMOVUPS (SI)(BX*1), Y0
+	VMOVUPS 32(SI)(BX*1), Y4
+	VSUBPS  Y15, Y0, Y0
+	VSUBPS  Y15, Y4, Y4
+	CLAMPEXP(Y0, Y13, Y12)
+	CLAMPEXP(Y4, Y13, Y12)
+	EXP8(Y0, Y1, Y2, Y3)
+	EXP8(Y4, Y5, Y6, Y7)
+	VMOVUPS Y0, (SI)(BX*1)
+	VMOVUPS Y4, 32(SI)(BX*1)
+	VADDPS  Y0, Y14, Y14
+	VADDPS  Y4, Y11, Y11
+	ADDQ    $64, BX
+	JMP     smexp2
 
 smexp:
 	CMPQ    BX, R8
@@ -786,6 +819,7 @@ smexptail:
 	VADDPS     Y0, Y14, Y14
 
 smsum:
+	VADDPS     Y11, Y14, Y14
 	VPERM2F128 $1, Y14, Y14, Y2
 	VADDPS     Y2, Y14, Y14
 	VPERMILPS  $0x4e, Y14, Y2
