@@ -40,6 +40,11 @@ func MSDeformAttn(out, value []float32, spatialShapes [][2]int, levelStart []int
 			b, c := u/nChunks, u%nChunks
 			for q := c * chunk; q < min((c+1)*chunk, Q); q++ {
 				r := b*Q + q
+				if D == 32 && deformAVX2 && len(lanes) <= 2 {
+					deformQuery32(out[r*H*D:(r+1)*H*D], value[b*S*H*D:(b+1)*S*H*D], H, lanes,
+						samplingLocs[2*r*H*L*P:2*(r+1)*H*L*P], attnWeights[r*H*L*P:(r+1)*H*L*P])
+					continue
+				}
 				for h := 0; h < H; h++ {
 					// Head h's maps: pixel s's row at v[s*H*D:], D values.
 					off := (b*S*H + h) * D
@@ -51,6 +56,31 @@ func MSDeformAttn(out, value []float32, spatialShapes [][2]int, levelStart []int
 			}
 		}
 	})
+}
+
+// deformQuery32 is MSDeformAttn's loop over one query's H heads for D = 32
+// and at most 16 samples, with AVX2: it works out the next head's corners
+// before it gathers this head's, and prefetches the next head's rows while
+// it gathers (each gather is 64 dependent rows, longer than the CPU looks
+// ahead by itself).
+func deformQuery32(out, value []float32, H int, lanes []deformLanes, locs, weights []float32) {
+	var offs [2][64]int
+	var ws [2][64]float32
+	n, lp := 32*len(lanes), len(weights)/H
+	stride := H * 32
+	deformCorners(offs[0][:n], ws[0][:n], stride, lanes, locs[:2*lp], weights[:lp])
+	for h := 0; h < H; h++ {
+		cur := h & 1
+		acc := out[h*32 : h*32+32]
+		v := value[h*32:]
+		if h+1 == H {
+			deformGather32(acc, v, offs[cur][:n], ws[cur][:n])
+			break
+		}
+		nxt := 1 - cur
+		deformCorners(offs[nxt][:n], ws[nxt][:n], stride, lanes, locs[2*(h+1)*lp:2*(h+2)*lp], weights[(h+1)*lp:(h+2)*lp])
+		deformGather32PrefetchAVX2(&acc[0], &v[0], &offs[cur][0], &ws[cur][0], n, &value[(h+1)*32], &offs[nxt][0])
+	}
 }
 
 // deformLanes describes eight of a query's L·P samples side by side (sample

@@ -9,6 +9,9 @@ func axpy4AVX2(acc, r0, r1, r2, r3 *float32, w *[4]float32, n int)
 func deformCornersAVX2(offs *int, ws, locs, weights *float32, lanes *deformLanes, stride, groups int)
 
 //go:noescape
+func deformGather32PrefetchAVX2(acc, v *float32, offs *int, ws *float32, n int, pv *float32, poffs *int)
+
+//go:noescape
 func deformGather32AVX2(acc, v *float32, offs *int, ws *float32, n int)
 
 // deformGather32 sets acc (32 values) to Σ_i ws[i]·v[offs[i]:offs[i]+32]

@@ -19,3 +19,7 @@ var deformAVX2 = false
 func deformCornersAVX2(offs *int, ws, locs, weights *float32, lanes *deformLanes, stride, groups int) {
 	panic("cpu: no AVX2 in this build")
 }
+
+func deformGather32PrefetchAVX2(acc, v *float32, offs *int, ws *float32, n int, pv *float32, poffs *int) {
+	panic("cpu: no AVX2 in this build")
+}
