@@ -79,7 +79,7 @@ func deformQuery32(out, value []float32, H int, lanes []deformLanes, locs, weigh
 		}
 		nxt := 1 - cur
 		deformCorners(offs[nxt][:n], ws[nxt][:n], stride, lanes, locs[2*(h+1)*lp:2*(h+2)*lp], weights[(h+1)*lp:(h+2)*lp])
-		deformGather32PrefetchAVX2(&acc[0], &v[0], &offs[cur][0], &ws[cur][0], n, &value[(h+1)*32], &offs[nxt][0])
+		deformGather32AVX2(&acc[0], &v[0], &offs[cur][0], &ws[cur][0], n, &value[(h+1)*32], &offs[nxt][0])
 	}
 }
 

@@ -9,10 +9,7 @@ func axpy4AVX2(acc, r0, r1, r2, r3 *float32, w *[4]float32, n int)
 func deformCornersAVX2(offs *int, ws, locs, weights *float32, lanes *deformLanes, stride, groups int)
 
 //go:noescape
-func deformGather32PrefetchAVX2(acc, v *float32, offs *int, ws *float32, n int, pv *float32, poffs *int)
-
-//go:noescape
-func deformGather32AVX2(acc, v *float32, offs *int, ws *float32, n int)
+func deformGather32AVX2(acc, v *float32, offs *int, ws *float32, n int, pv *float32, poffs *int)
 
 // deformGather32 sets acc (32 values) to Σ_i ws[i]·v[offs[i]:offs[i]+32]
 // in order; every offs[i]+32 must be within v (the caller's corner offsets
@@ -21,7 +18,8 @@ func deformGather32(acc, v []float32, offs []int, ws []float32) {
 	if deformAVX2 && len(offs) > 0 {
 		_ = acc[31]
 		_ = ws[len(offs)-1]
-		deformGather32AVX2(&acc[0], &v[0], &offs[0], &ws[0], len(offs))
+		// Nothing to fetch ahead: the "next" rows are these.
+		deformGather32AVX2(&acc[0], &v[0], &offs[0], &ws[0], len(offs), &v[0], &offs[0])
 		return
 	}
 	deformGatherGo(acc, v, offs, ws)

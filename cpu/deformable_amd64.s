@@ -35,42 +35,6 @@ done:
 	VZEROUPPER
 	RET
 
-// func deformGather32AVX2(acc, v *float32, offs *int, ws *float32, n int)
-// acc[0:32] = Σ_i ws[i]·v[offs[i] : offs[i]+32], summed in order i = 0, 1, …
-// (the four accumulators are one 32-float row; each term is one FMA).
-TEXT ·deformGather32AVX2(SB), NOSPLIT, $0-40
-	MOVQ   acc+0(FP), DI
-	MOVQ   v+8(FP), SI
-	MOVQ   offs+16(FP), R8
-	MOVQ   ws+24(FP), R9
-	MOVQ   n+32(FP), CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	TESTQ  CX, CX
-	JZ     gdone
-
-gloop:
-	MOVQ         (R8), AX
-	VBROADCASTSS (R9), Y4
-	VFMADD231PS  (SI)(AX*4), Y4, Y0
-	VFMADD231PS  32(SI)(AX*4), Y4, Y1
-	VFMADD231PS  64(SI)(AX*4), Y4, Y2
-	VFMADD231PS  96(SI)(AX*4), Y4, Y3
-	ADDQ         $8, R8
-	ADDQ         $4, R9
-	DECQ         CX
-	JNZ          gloop
-
-gdone:
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	VMOVUPS Y2, 64(DI)
-	VMOVUPS Y3, 96(DI)
-	VZEROUPPER
-	RET
-
 // func deformCornersAVX2(offs *int, ws, locs, weights *float32, lanes *deformLanes, stride, groups int)
 // deformCornersGo for groups of eight samples, one sample a lane: the same
 // rounding steps, the floor by VROUNDPS, the masks by compares (false for
@@ -234,10 +198,12 @@ DATA deformConst<>+80(SB)/8, $0xbf800000bf800000
 DATA deformConst<>+88(SB)/8, $0xbf800000bf800000
 GLOBL deformConst<>(SB), RODATA|NOPTR, $96
 
-// func deformGather32PrefetchAVX2(acc, v *float32, offs *int, ws *float32, n int, pv *float32, poffs *int)
-// deformGather32AVX2, prefetching meanwhile the rows pv[poffs[i]:+32] that
-// the next gather reads (poffs has n entries too).
-TEXT ·deformGather32PrefetchAVX2(SB), NOSPLIT, $0-56
+// func deformGather32AVX2(acc, v *float32, offs *int, ws *float32, n int, pv *float32, poffs *int)
+// acc[0:32] = Σ_i ws[i]·v[offs[i] : offs[i]+32], summed in order i = 0, 1, …
+// (the four accumulators are one 32-float row; each term is one FMA),
+// prefetching meanwhile the rows pv[poffs[i] : poffs[i]+32] that the next
+// gather reads (poffs has n entries too).
+TEXT ·deformGather32AVX2(SB), NOSPLIT, $0-56
 	MOVQ   acc+0(FP), DI
 	MOVQ   v+8(FP), SI
 	MOVQ   offs+16(FP), R8

@@ -20,6 +20,6 @@ func deformCornersAVX2(offs *int, ws, locs, weights *float32, lanes *deformLanes
 	panic("cpu: no AVX2 in this build")
 }
 
-func deformGather32PrefetchAVX2(acc, v *float32, offs *int, ws *float32, n int, pv *float32, poffs *int) {
+func deformGather32AVX2(acc, v *float32, offs *int, ws *float32, n int, pv *float32, poffs *int) {
 	panic("cpu: no AVX2 in this build")
 }
