@@ -3,6 +3,7 @@ package enhancer
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/gsam-go/gsam/nn"
 	"gorgonia.org/tensor"
@@ -95,6 +96,11 @@ type Output struct {
 
 // Forward runs all layers, checking ctx before each so a cancelled call
 // returns within one layer's time.
+// maxImageValues is the most values an image's flattened features may
+// hold: cpu.MSDeformAttn addresses them with 32-bit offsets (about 400
+// million pixels at d_model 256). A variable so that a test can lower it.
+var maxImageValues int64 = math.MaxInt32
+
 func (e *Encoder) Forward(ctx context.Context, in Inputs) (Output, error) {
 	vs, ts := in.Vision.Shape(), in.Text.Shape()
 	B, S, d := vs[0], vs[1], vs[2]
@@ -104,6 +110,9 @@ func (e *Encoder) Forward(ctx context.Context, in Inputs) (Output, error) {
 	}
 	if len(in.TextMask) != 0 && len(in.TextMask) != B*T {
 		return Output{}, fmt.Errorf("enhancer: text mask has %d values, want %d", len(in.TextMask), B*T)
+	}
+	if int64(S)*int64(d) > maxImageValues {
+		return Output{}, fmt.Errorf("enhancer: %d positions × %d channels per image exceed the deformable attention's %d values: use a smaller image", S, d, maxImageValues)
 	}
 	if len(in.TextSelfAttention) != B*T*T || len(in.TextPositionIDs) != B*T {
 		return Output{}, fmt.Errorf("enhancer: text self-attention mask (%d) or position ids (%d) do not match text %v",

@@ -3,6 +3,7 @@ package enhancer
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/gsam-go/gsam/internal/fixture"
@@ -71,6 +72,26 @@ func TestEncoderStages(t *testing.T) {
 
 // TestEncoder runs the whole encoder from the flattened inputs and checks
 // every hidden state and the model outputs.
+// TestEncoderRefusesOversizedImage: an image whose flattened features
+// would not fit the deformable attention's 32-bit offsets gets an error,
+// not a panic (the limit is lowered here instead of building 8 GB).
+func TestEncoderRefusesOversizedImage(t *testing.T) {
+	c := loadEncoderCase(t, gdinoFixtures[0])
+	enc := NewEncoder(c.cfg)
+	c.bind(t, "model.encoder", &enc)
+	vs := c.in.Vision.Shape()
+	defer func(v int64) { maxImageValues = v }(maxImageValues)
+	maxImageValues = int64(vs[1]*vs[2]) - 1
+	_, err := enc.Forward(context.Background(), c.in)
+	if err == nil || !strings.Contains(err.Error(), "smaller image") {
+		t.Fatalf("oversized image: err = %v, want the size error", err)
+	}
+	maxImageValues = int64(vs[1] * vs[2])
+	if _, err := enc.Forward(context.Background(), c.in); err != nil {
+		t.Fatalf("at the limit: %v", err)
+	}
+}
+
 func TestEncoder(t *testing.T) {
 	for _, name := range gdinoFixtures {
 		t.Run(name, func(t *testing.T) {
