@@ -100,6 +100,14 @@ func BenchmarkEncoderBlocksTiny(b *testing.B) {
 			layer.Fusion.Forward(in.Vision, in.Text, in.VisionMask, in.TextMask)
 		}
 	})
+	// As the encoder runs it: in place, without the probabilities (the
+	// vision update added through the output projection).
+	b.Run("fusion_in_place", func(b *testing.B) {
+		v := nn.Clone(in.Vision)
+		for i := 0; i < b.N; i++ {
+			layer.Fusion.forward(v, in.Text, in.VisionMask, in.TextMask, true, false)
+		}
+	})
 	b.Run("text_enhancer", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			layer.TextEnhancer.Forward(in.Text, textPos, in.TextSelfAttention)

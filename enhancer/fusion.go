@@ -52,14 +52,18 @@ const clampLogit = 50000
 // so the image side costs O(Nv·H·Nt·d) instead of three Nv×d×embed_dim
 // projections: for short captions the fusion layer becomes almost free.
 func (m *BiMultiHeadAttention) Forward(vision, text *tensor.Dense, visionMask, textMask []bool) (visionOut, visionAttn, textOut, textAttn *tensor.Dense) {
-	return m.forward(vision, text, visionMask, textMask, true)
+	return m.forward(vision, text, visionMask, textMask, true, nil)
 }
 
 // forward is Forward; without wantProbs the two probability tensors come
 // back nil and the vision probabilities are not copied out (with a long
 // caption that copy is [B·H, Nv, Nt], as large as the scores), and the
-// vision update is a getScratch buffer that the caller puts back.
-func (m *BiMultiHeadAttention) forward(vision, text *tensor.Dense, visionMask, textMask []bool, wantProbs bool) (visionOut, visionAttn, textOut, textAttn *tensor.Dense) {
+// vision update is a getScratch buffer that the caller puts back. With a
+// gamma (the fusion layer's vision_param, d values) and without wantProbs,
+// vision += gamma ⊙ update instead, in place and with gamma folded into
+// the output projection's columns, and visionOut comes back nil: no
+// image-sized update buffer and no pass to add it.
+func (m *BiMultiHeadAttention) forward(vision, text *tensor.Dense, visionMask, textMask []bool, wantProbs bool, gamma []float32) (visionOut, visionAttn, textOut, textAttn *tensor.Dense) {
 	vs, ts := vision.Shape(), text.Shape()
 	B, Nv, d, Nt := vs[0], vs[1], vs[2], ts[1]
 	E := m.VisionProj.Out()
@@ -189,30 +193,55 @@ func (m *BiMultiHeadAttention) forward(vision, text *tensor.Dense, visionMask, t
 	}
 	softmaxRows(sc, Nt)
 
+	inPlace := gamma != nil && !wantProbs
 	var vo []float32
-	if wantProbs {
+	switch {
+	case wantProbs:
 		vo = make([]float32, B*Nv*d)
-	} else {
+	case !inPlace:
 		// Internal callers hand the image update back with putScratch once
 		// it is added in (every value is written below).
 		vo = nn.Scratch(B * Nv * d)
 	}
 	to := nn.Scratch(B * Nt * E) // every row filled with bv, then accumulated onto
-	vt := nn.Scratch(HT * d)     // [V_h·Wo_hᵀ]_h, then (P'·x) per head
+	vt := nn.Scratch(HT * d)     // [V_h·Wo_hᵀ]_h
+	px := nn.Scratch(HT * d)     // P'·x per head
 	defer nn.PutScratch(vt)
+	defer nn.PutScratch(px)
 	bo := nn.Data(m.OutVisionProj.Bias)
-	for b := 0; b < B; b++ {
-		for h := 0; h < H; h++ {
-			cpu.Sgemm(false, true, Nt, d, hd, 1, tv[b*Nt*E+h*hd:], E, wo[h*hd:], E, 0, vt[h*Nt*d:], d)
+	if inPlace {
+		// gamma ⊙ (P·VWo + bo) = P·(VWo ⊙ gamma) + bo ⊙ gamma, column by column.
+		g := make([]float32, d)
+		for i := range g {
+			g[i] = bo[i] * gamma[i]
 		}
-		cpu.SgemmBias(false, false, Nv, d, HT, sc[b*Nv*HT:], HT, vt, d, 0, bo, vo[b*Nv*d:(b+1)*Nv*d], d)
-
-		cpu.Sgemm(false, false, HT, d, Nv, 1, st[b*HT*Nv:], Nv, x[b*Nv*d:], d, 0, vt, d)
+		bo = g
+	}
+	for b := 0; b < B; b++ {
+		xb := x[b*Nv*d : (b+1)*Nv*d]
+		// The text side first: it reads the image tokens, which the
+		// in-place vision update below changes.
+		cpu.Sgemm(false, false, HT, d, Nv, 1, st[b*HT*Nv:], Nv, xb, d, 0, px, d)
 		for j := 0; j < Nt; j++ {
 			copy(to[(b*Nt+j)*E:(b*Nt+j+1)*E], bv)
 		}
 		for h := 0; h < H; h++ {
-			cpu.Sgemm(false, true, Nt, hd, d, 1, vt[h*Nt*d:], d, wv[h*hd*d:], d, 1, to[b*Nt*E+h*hd:], E)
+			cpu.Sgemm(false, true, Nt, hd, d, 1, px[h*Nt*d:], d, wv[h*hd*d:], d, 1, to[b*Nt*E+h*hd:], E)
+		}
+
+		for h := 0; h < H; h++ {
+			cpu.Sgemm(false, true, Nt, d, hd, 1, tv[b*Nt*E+h*hd:], E, wo[h*hd:], E, 0, vt[h*Nt*d:], d)
+		}
+		if inPlace {
+			for r := 0; r < HT; r++ {
+				row := vt[r*d : (r+1)*d]
+				for i, g := range gamma {
+					row[i] *= g
+				}
+			}
+			cpu.SgemmBias(false, false, Nv, d, HT, sc[b*Nv*HT:], HT, vt, d, 1, bo, xb, d)
+		} else {
+			cpu.SgemmBias(false, false, Nv, d, HT, sc[b*Nv*HT:], HT, vt, d, 0, bo, vo[b*Nv*d:(b+1)*Nv*d], d)
 		}
 	}
 	textOut = m.OutTextProj.Forward(nn.FromData(to, B, Nt, E))
@@ -220,6 +249,9 @@ func (m *BiMultiHeadAttention) forward(vision, text *tensor.Dense, visionMask, t
 	if !wantProbs {
 		nn.PutScratch(sc)
 		nn.PutScratch(st)
+		if inPlace {
+			return nil, nil, textOut, nil
+		}
 		return nn.FromData(vo, B, Nv, d), nil, textOut, nil
 	}
 
@@ -277,10 +309,11 @@ func (l *FusionLayer) forward(vision, text *tensor.Dense, visionMask, textMask [
 	}
 	layerNorm(&l.LayerNormVision, nn.Data(v))
 	t := l.LayerNormText.Forward(text)
-	dv, va, dt, ta := l.Attn.forward(v, t, visionMask, textMask, wantProbs)
-	addScaled(nn.Data(v), nn.Data(dv), nn.Data(l.VisionParam))
-	if !wantProbs {
-		nn.PutScratch(nn.Data(dv))
+	// Without the probabilities the attention adds vision_param ⊙ its
+	// update into v itself.
+	dv, va, dt, ta := l.Attn.forward(v, t, visionMask, textMask, wantProbs, nn.Data(l.VisionParam))
+	if wantProbs {
+		addScaled(nn.Data(v), nn.Data(dv), nn.Data(l.VisionParam))
 	}
 	addScaled(nn.Data(t), nn.Data(dt), nn.Data(l.TextParam))
 	return v, va, t, ta
