@@ -1,7 +1,6 @@
 package decoder
 
 import (
-	"github.com/gsam-go/gsam/cpu"
 	"github.com/gsam-go/gsam/enhancer"
 	"github.com/gsam-go/gsam/nn"
 	"gorgonia.org/tensor"
@@ -90,12 +89,8 @@ func (l *Layer) ffn(h *tensor.Dense) *tensor.Dense {
 	defer nn.PutScratch(mid)
 	l.FC1.ForwardSlice(mid, nn.Data(h), rows)
 	y := nn.Scratch(rows * l.FC2.Out()) // written whole
-	var b2 []float32
-	if l.FC2.Bias != nil {
-		b2 = nn.Data(l.FC2.Bias)
-	}
 	// fc2 activates mid as it packs it.
-	cpu.SgemmAct(l.Act.Kernel(), false, true, rows, l.FC2.Out(), l.FC1.Out(), mid, l.FC1.Out(), nn.Data(l.FC2.Weight), l.FC1.Out(), 0, b2, y, l.FC2.Out())
+	l.FC2.ForwardSliceAct(y, mid, rows, l.Act)
 	shape[len(shape)-1] = l.FC2.Out()
 	return l.residualNorm(h, nn.FromData(y, shape...), &l.FinalLayerNorm)
 }

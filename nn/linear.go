@@ -44,3 +44,15 @@ func (l *Linear) ForwardSlice(y, x []float32, rows int) {
 	}
 	cpu.Sgemm(false, true, rows, out, in, 1, x, in, Data(l.Weight), in, 0, y, out)
 }
+
+// ForwardSliceAct is ForwardSlice of act(x), the previous layer's
+// activation applied as the product packs x (cpu.SgemmAct): x is left as
+// it is and never passed over on its own.
+func (l *Linear) ForwardSliceAct(y, x []float32, rows int, act Activation) {
+	in, out := l.In(), l.Out()
+	var b []float32
+	if l.Bias != nil {
+		b = Data(l.Bias)
+	}
+	cpu.SgemmAct(act.Kernel(), false, true, rows, out, in, x, in, Data(l.Weight), in, 0, b, y, out)
+}

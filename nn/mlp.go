@@ -30,27 +30,23 @@ func (m *MLP) Forward(x *tensor.Dense) *tensor.Dense {
 	if len(m.Layers) == 0 {
 		return Clone(x)
 	}
-	// The hidden activations are scratch; only the output is new.
+	// Each layer's output is scratch, kept before its activation: the next
+	// product applies it as it packs it (Linear.ForwardSliceAct). The last
+	// one is the result (written whole; may be handed back with Release).
 	shape := Shape(x)
 	rows := Numel(shape...) / m.Layers[0].In()
-	in := Data(x)
-	var hidden []float32
-	for i := range m.Layers[:len(m.Layers)-1] {
+	var prev []float32
+	for i := range m.Layers {
 		l := &m.Layers[i]
 		y := Scratch(rows * l.Out())
-		l.ForwardSlice(y, in, rows)
-		m.Act.Apply(y)
-		if hidden != nil {
-			PutScratch(hidden)
+		if prev == nil {
+			l.ForwardSlice(y, Data(x), rows)
+		} else {
+			l.ForwardSliceAct(y, prev, rows, m.Act)
+			PutScratch(prev)
 		}
-		hidden, in = y, y
+		prev = y
 	}
-	last := &m.Layers[len(m.Layers)-1]
-	y := Scratch(rows * last.Out()) // written whole; may be handed back with Release
-	last.ForwardSlice(y, in, rows)
-	if hidden != nil {
-		PutScratch(hidden)
-	}
-	shape[len(shape)-1] = last.Out()
-	return FromData(y, shape...)
+	shape[len(shape)-1] = m.Layers[len(m.Layers)-1].Out()
+	return FromData(prev, shape...)
 }

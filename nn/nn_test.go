@@ -222,3 +222,40 @@ func TestMLP(t *testing.T) {
 	// x=2 → [2,-2] → relu [2,0] → 2.5
 	near(t, "mlp", Data(m.Forward(FromData([]float32{2}, 1, 1))), []float32{2.5}, 1e-6)
 }
+
+// TestMLPMatchesLayerByLayer checks the fused MLP (each layer's activation
+// applied by the next product as it packs it) against activating every
+// hidden layer in memory first: three layers, GELU, 37 rows (short edge
+// panels), bit for bit.
+func TestMLPMatchesLayerByLayer(t *testing.T) {
+	m := NewMLP(24, 40, 5, 3, "gelu")
+	for i := range m.Layers {
+		w, b := Data(m.Layers[i].Weight), Data(m.Layers[i].Bias)
+		for j := range w {
+			w[j] = float32((j*7+i*3)%23)/11 - 1
+		}
+		for j := range b {
+			b[j] = float32(j%5)/4 - 0.5
+		}
+	}
+	x := New(37, 24)
+	for j, d := 0, Data(x); j < len(d); j++ {
+		d[j] = float32((j*13)%31)/10 - 1.5
+	}
+	got := Data(m.Forward(x))
+	in := Data(x)
+	for i := range m.Layers {
+		l := &m.Layers[i]
+		y := make([]float32, 37*l.Out())
+		l.ForwardSlice(y, in, 37)
+		if i < len(m.Layers)-1 {
+			GELUInPlace(y)
+		}
+		in = y
+	}
+	for j := range in {
+		if math.Float32bits(got[j]) != math.Float32bits(in[j]) {
+			t.Fatalf("out[%d] = %g, layer by layer %g", j, got[j], in[j])
+		}
+	}
+}
