@@ -12,8 +12,10 @@
 # Not part of CI: a run takes 10–60 minutes.
 #
 # Usage: scripts/avx512emu/run.sh
-# It runs TestSgemmPublic, TestSgemmKernels' AVX-512 cases, SAM's encoder and
-# decoder parity and Grounding DINO's forward parity (gdino_swin_single).
+# It runs TestSgemmPublic, TestSgemmActMatchesActivatedA (the activation
+# applied to packed A, every kernel), TestSgemmKernels' AVX-512 cases, SAM's
+# encoder and decoder parity and Grounding DINO's forward parity
+# (gdino_swin_single).
 #
 # Why these settings:
 # - Linux 6.1 disables XSAVE (and so AVX) on this model: Bochs 2.7 reports
@@ -67,6 +69,7 @@ cat >"$root/cmds" <<CMDS
 /sam.test -test.v -test.run=^TestPromptEncoderAndDecoderParity\$
 /gdino.test -test.v -test.run=^TestForwardParity\$/gdino_swin_single
 /cpu.test -test.v -test.run=^TestSgemmPublic\$
+/cpu.test -test.v -test.run=^TestSgemmActMatchesActivatedA\$
 /cpu.test -test.v -test.run=^TestSgemmKernels\$/avx512
 CMDS
 (cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1 >"$WORK/iso/initrd.gz")
