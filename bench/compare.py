@@ -163,7 +163,9 @@ def models(args):
     if extra:
         print("\nPyTorch only: " + "; ".join("%s %s ms" % (c, fmt(ref[c])) for c in extra))
     print("\nPyTorch / Go above 1: the Go code is faster. grounding-dino-tiny/query has no PyTorch stage "
-          "(HF times query selection inside the model's forward, between encoder and decoder).")
+          "(HF times query selection inside the model's forward, between encoder and decoder). "
+          "grounding-dino-tiny/text has no Go stage of its own: gsam runs the text encoder alongside "
+          "the vision backbone, so its time is inside grounding-dino-tiny/backbone.")
 
 
 def main():

@@ -102,7 +102,10 @@ var traceAliases = func() map[string][]string {
 	return a
 }()
 
-// Stage timings can be observed through a StageHook (gsam bench).
+// Stage timings can be observed through a StageHook (gsam bench): it is
+// called as each stage starts, with "text" (traced runs only: otherwise the
+// text encoder runs alongside the vision backbone and its time falls in
+// "backbone"), "backbone", "encoder", "query", "decoder" and "done".
 type StageHook func(stage string)
 
 // Forward runs the detector. trace and hook may be nil. The outputs are the
@@ -135,7 +138,12 @@ func (m *Model) Forward(ctx context.Context, in Inputs, trace Trace, hook StageH
 	}
 
 	// Text: BERT sees the sub-sentence mask and position ids, not the padding mask.
-	if err := stage("text"); err != nil {
+	// Only a traced run has a "text" stage of its own (see below).
+	if trace != nil {
+		if err := stage("text"); err != nil {
+			return nil, err
+		}
+	} else if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	selfAttn := make([]bool, B*T*T)
@@ -145,17 +153,44 @@ func (m *Model) Forward(ctx context.Context, in Inputs, trace Trace, hook StageH
 		copy(selfAttn[b*T*T:], mk)
 		copy(posIDs[b*T:], p)
 	}
-	textHidden, err := m.Text.Forward(in.InputIDs, in.TokenTypeIDs, posIDs, B, T, selfAttn)
-	if err != nil {
-		return nil, fmt.Errorf("groundingdino: text backbone: %w", err)
-	}
-	trace.put("act.model.text_backbone.last_hidden_state", textHidden)
-	textFeatures := m.TextProjection.Forward(textHidden)
-	trace.put("act.model.text_projection", textFeatures)
 	textMask := make([]bool, B*T)
 	for i, v := range in.AttentionMask {
 		textMask[i] = v != 0
 	}
+	var textHidden, textFeatures *tensor.Dense
+	runText := func() error {
+		var err error
+		textHidden, err = m.Text.Forward(in.InputIDs, in.TokenTypeIDs, posIDs, B, T, selfAttn)
+		if err != nil {
+			return fmt.Errorf("groundingdino: text backbone: %w", err)
+		}
+		textFeatures = m.TextProjection.Forward(textHidden)
+		return nil
+	}
+	// Untraced, the text runs alongside the vision backbone: BERT on a
+	// caption is a few thin products bound by reading the weights, which
+	// fill the compute-bound Swin's gaps (its time then shows inside the
+	// "backbone" stage).
+	var textDone chan error
+	if trace == nil {
+		textDone = make(chan error, 1)
+		go func() { textDone <- runText() }()
+	} else {
+		if err := runText(); err != nil {
+			return nil, err
+		}
+		trace.put("act.model.text_backbone.last_hidden_state", textHidden)
+		trace.put("act.model.text_projection", textFeatures)
+	}
+	waitText := func() error {
+		if textDone == nil {
+			return nil
+		}
+		err := <-textDone
+		textDone = nil
+		return err
+	}
+	defer waitText() // an early return still lets the text finish first
 
 	// Vision: backbone, projections, flattening.
 	if err := stage("backbone"); err != nil {
@@ -164,6 +199,9 @@ func (m *Model) Forward(ctx context.Context, in Inputs, trace Trace, hook StageH
 	maps, err := m.Vision.Backbone.Forward(ctx, in.PixelValues, pixelMask)
 	if err != nil {
 		return nil, fmt.Errorf("groundingdino: backbone: %w", err)
+	}
+	if err := waitText(); err != nil {
+		return nil, err
 	}
 	for i, fm := range maps {
 		trace.put(fmt.Sprintf("act.model.backbone.conv_encoder.%d.0", i), fm.Features)
