@@ -25,11 +25,10 @@ func SgemmBias(transA, transB bool, m, n, k int, a []float32, lda int, b []float
 	if m == 0 || n == 0 {
 		return
 	}
-	if len(bias) < n {
+	if len(bias) < n { // a nil bias is SgemmAct's "none", not a Linear's
 		panic(fmt.Sprintf("cpu.SgemmBias: %d bias values for n=%d", len(bias), n))
 	}
-	checkGemmArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	sgemmPackedBias(kernelInUse, transA, transB, m, n, k, 1, a, lda, b, ldb, beta, bias[:n], c, ldc)
+	SgemmAct(ActIdentity, transA, transB, m, n, k, a, lda, b, ldb, beta, bias, c, ldc)
 }
 
 // Activation is an elementwise function that SgemmAct applies to A.
@@ -38,7 +37,7 @@ type Activation uint8
 const (
 	ActIdentity Activation = iota
 	ActReLU
-	ActGELU // the exact (erf) GELU of GELU
+	ActGELU // the exact (erf) GELU, as cpu.GELU
 )
 
 // apply runs the activation on x on the calling goroutine.
