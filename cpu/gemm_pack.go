@@ -157,7 +157,7 @@ func sgemmPackedBias(kern *gemmKernel, transA, transB bool, m, n, k int, alpha f
 }
 
 // sgemmRun is the blocked algorithm with act applied to the packed A; with
-// pre (then b and bias are unused) op(B) comes packed already.
+// pre (then b is unused and bias is pre.bias) op(B) comes packed already.
 func sgemmRun(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, bias []float32, act Activation, pre *PackedB, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return

@@ -37,6 +37,63 @@ func TestLinear(t *testing.T) {
 	near(t, "linear nobias", Data(l.Forward(FromData([]float32{1, 1}, 1, 2))), []float32{3, 7, 11}, 1e-6)
 }
 
+// TestLinearPrepack checks that a prepacked layer gives bit for bit what
+// the layer packing its weight on every call gives, with and without a
+// bias, plainly and with the input's activation (ForwardSliceAct), and
+// that Prepack again follows changed weights.
+func TestLinearPrepack(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	fill := func(x []float32) {
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+	}
+	for _, bias := range []bool{true, false} {
+		for _, rows := range []int{1, 7, 40} {
+			plain := NewLinear(256, 300, bias)
+			fill(Data(plain.Weight))
+			if bias {
+				fill(Data(plain.Bias))
+			}
+			x := make([]float32, rows*256)
+			fill(x)
+			packed := plain
+			packed.Prepack()
+			for _, act := range []Activation{"", "relu", "gelu"} {
+				want, got := make([]float32, rows*300), make([]float32, rows*300)
+				if act == "" {
+					plain.ForwardSlice(want, x, rows)
+					packed.ForwardSlice(got, x, rows)
+				} else {
+					plain.ForwardSliceAct(want, x, rows, act)
+					packed.ForwardSliceAct(got, x, rows, act)
+				}
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("bias=%v rows=%d act=%q: y[%d] = %g, unpacked %g", bias, rows, act, i, got[i], want[i])
+					}
+				}
+			}
+			// The pack is a copy (so the products above used it): a changed
+			// weight shows only after Prepack again.
+			Data(packed.Weight)[0] += 1
+			want, got := make([]float32, rows*300), make([]float32, rows*300)
+			plain.ForwardSlice(want, x, rows) // plain shares the weight tensor
+			packed.ForwardSlice(got, x, rows)
+			if got[0] == want[0] {
+				t.Fatalf("bias=%v rows=%d: the stale pack gave the new weight's y[0] %g", bias, rows, got[0])
+			}
+			packed.Prepack()
+			packed.ForwardSlice(got, x, rows)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("after Prepack again: y[%d] = %g, want %g", i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 func TestLayerNorm(t *testing.T) {
 	n := LayerNorm{Weight: FromData([]float32{1, 2, 1}, 3), Bias: FromData([]float32{0, 0, 1}, 3), Eps: 0}
 	y := n.Forward(FromData([]float32{1, 2, 3}, 1, 3))
