@@ -88,6 +88,67 @@ func SoftmaxRows(x []float32, n int) {
 	}
 }
 
+// SoftmaxCols applies softmax in place down each of the n columns of the
+// rows×n block x (row stride ld ≥ n), over x[r][c] + add[r] (add nil: x
+// alone; otherwise rows values). Attention of many queries over a few
+// keys stored keys × queries (SAM's image → token attention: 7 tokens per
+// image position) normalises this way with whole vectors. A column that
+// is entirely −Inf becomes zeros and a NaN makes its column NaN, as in
+// SoftmaxRows. It runs on the calling goroutine.
+func SoftmaxCols(x []float32, rows, n, ld int, add []float32) {
+	if rows <= 0 || n <= 0 {
+		return
+	}
+	if ld < n || len(x) < (rows-1)*ld+n || (add != nil && len(add) < rows) {
+		panic(fmt.Sprintf("cpu.SoftmaxCols: %d values, %d add, for %d rows of %d (stride %d)", len(x), len(add), rows, n, ld))
+	}
+	n8 := 0
+	if vecAVX2 {
+		if n8 = n &^ 7; n8 > 0 {
+			var ap *float32
+			if add != nil {
+				ap = &add[0]
+			}
+			softmaxColsAVX2(&x[0], ap, rows, n8, ld)
+		}
+	}
+	softmaxColsGo(x[n8:], rows, n-n8, ld, add)
+}
+
+// softmaxColsGo is the plain reference for SoftmaxCols.
+func softmaxColsGo(x []float32, rows, n, ld int, add []float32) {
+	at := func(r int) float32 {
+		if add == nil {
+			return 0
+		}
+		return add[r]
+	}
+	for c := 0; c < n; c++ {
+		m := float32(math.Inf(-1))
+		for r := 0; r < rows; r++ {
+			if v := x[r*ld+c] + at(r); v > m {
+				m = v
+			}
+		}
+		if math.IsInf(float64(m), -1) {
+			for r := 0; r < rows; r++ {
+				x[r*ld+c] = 0
+			}
+			continue
+		}
+		var sum float32
+		for r := 0; r < rows; r++ {
+			e := Exp32(x[r*ld+c] + at(r) - m)
+			x[r*ld+c] = e
+			sum += e
+		}
+		inv := 1 / sum
+		for r := 0; r < rows; r++ {
+			x[r*ld+c] *= inv
+		}
+	}
+}
+
 // SoftmaxRowsUnscaled replaces each row of length n of x by e^(x-max(row))
 // and stores 1/Σ in inv[row] (0 for a fully masked row, which becomes
 // zeros), leaving the normalisation to the caller: attention can scale the

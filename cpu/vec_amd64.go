@@ -20,6 +20,9 @@ func maxAVX2(x *float32, n int) float32
 func softmaxRowsAVX2(x *float32, rows, n int)
 
 //go:noescape
+func softmaxColsAVX2(x, add *float32, rows, n8, ld int)
+
+//go:noescape
 func divAddAVX2(x, div, add *float32, n, period int)
 
 //go:noescape

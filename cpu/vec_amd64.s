@@ -885,6 +885,97 @@ DATA smtail<>+48(SB)/8, $0
 DATA smtail<>+56(SB)/8, $0
 GLOBL smtail<>(SB), RODATA|NOPTR, $64
 
+// func softmaxColsAVX2(x, add *float32, rows, n8, ld int)
+// SoftmaxCols on the first n8 columns (a multiple of 8) of rows×ld floats
+// (rows ≥ 1), eight columns at a time: the max down the column of
+// x[r]+add[r] (add nil: 0; NaN ignored, as maxAVX2), e^(x+add−max) stored
+// and summed, then scaled by 1/sum. A column whose max is −Inf becomes
+// zeros.
+TEXT ·softmaxColsAVX2(SB), NOSPLIT, $0-40
+	MOVQ    x+0(FP), SI
+	MOVQ    add+8(FP), R11
+	MOVQ    rows+16(FP), CX
+	MOVQ    n8+24(FP), DX
+	MOVQ    ld+32(FP), R9
+	SHLQ    $2, R9 // row stride in bytes
+	SHRQ    $3, DX // column blocks
+	JZ      scdone
+	VMOVUPS C_EXPHI, Y13
+	VMOVUPS C_EXPLO, Y12
+	VXORPS  Y10, Y10, Y10 // add when there is none
+
+scblock:
+	// Max down the eight columns.
+	VMOVUPS C_NINF, Y15
+	MOVQ    SI, AX
+	XORQ    BX, BX
+
+scmax:
+	VMOVUPS (AX), Y0
+	VMOVAPS Y10, Y1
+	TESTQ   R11, R11
+	JZ      scmax1
+	VBROADCASTSS (R11)(BX*4), Y1
+
+scmax1:
+	VADDPS Y1, Y0, Y0
+	VMAXPS Y15, Y0, Y15
+	ADDQ   R9, AX
+	INCQ   BX
+	CMPQ   BX, CX
+	JLT    scmax
+
+	// Y11: the lanes whose max is −Inf; their max becomes 0 so that the
+	// exponentials below stay NaN-free, and their results zeros.
+	VCMPPS  $0, C_NINF, Y15, Y11
+	VANDNPS Y15, Y11, Y15
+
+	// e^(x+add−max), stored and summed into Y14.
+	VXORPS Y14, Y14, Y14
+	MOVQ   SI, AX
+	XORQ   BX, BX
+
+scexp:
+	VMOVUPS (AX), Y0
+	VMOVAPS Y10, Y1
+	TESTQ   R11, R11
+	JZ      scexp1
+	VBROADCASTSS (R11)(BX*4), Y1
+
+scexp1:
+	VADDPS  Y1, Y0, Y0
+	VSUBPS  Y15, Y0, Y0
+	CLAMPEXP(Y0, Y13, Y12)
+	EXP8(Y0, Y1, Y2, Y3)
+	VMOVUPS Y0, (AX)
+	VADDPS  Y0, Y14, Y14
+	ADDQ    R9, AX
+	INCQ    BX
+	CMPQ    BX, CX
+	JLT     scexp
+
+	// Scale by 1/sum (0 in the −Inf lanes).
+	VMOVUPS C_ONE, Y1
+	VDIVPS  Y14, Y1, Y1
+	VANDNPS Y1, Y11, Y1
+	MOVQ    SI, AX
+	MOVQ    CX, BX
+
+scscale:
+	VMULPS  (AX), Y1, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    R9, AX
+	DECQ    BX
+	JNZ     scscale
+
+	ADDQ $32, SI
+	DECQ DX
+	JNZ  scblock
+
+scdone:
+	VZEROUPPER
+	RET
+
 // func divAddAVX2(x, div, add *float32, n, period int)
 // x[i] = x[i]/div[i%period] + add[i%period] for i < n; n and period are
 // multiples of 8 and period divides n. VDIVPS is IEEE division, as DIVSS.

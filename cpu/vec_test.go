@@ -134,7 +134,7 @@ func TestSoftmaxRowsFastAndReference(t *testing.T) {
 				want := softmaxWant(x[row*n : (row+1)*n])
 				for i, w := range want {
 					for name, got := range map[string]float32{"fast": fast[row*n+i], "ref": ref[row*n+i]} {
-						if math.Abs(float64(got)-w) > 1e-7+2e-6*w {
+						if !(math.Abs(float64(got)-w) <= 1e-7+2e-6*w) { // NaN fails too
 							t.Fatalf("n=%d masked=%v %s row %d [%d] = %g, want %g", n, masked, name, row, i, got, w)
 						}
 					}
@@ -150,6 +150,74 @@ func TestSoftmaxRowsFastAndReference(t *testing.T) {
 					t.Fatalf("n=%d unscaled[%d]·inv = %g, want %g", n, i, un[i]*inv[i/n], fast[i])
 				}
 			}
+		}
+	}
+}
+
+// TestSoftmaxColsFastAndReference checks SoftmaxCols (vector blocks of 8
+// columns and the Go tail) and its plain reference against float64
+// softmax down each column, with and without the per-row add, −Inf
+// entries and a fully masked column, on a strided block whose padding
+// columns must stay as they are.
+func TestSoftmaxColsFastAndReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	ninf := float32(math.Inf(-1))
+	for _, rows := range []int{1, 2, 7, 12} {
+		for _, n := range []int{1, 7, 8, 9, 17, 64, 100} {
+			for _, withAdd := range []bool{false, true} {
+				ld := n + 3
+				x := randomInputs(r, rows*ld, 20)
+				for i := range x {
+					if r.IntN(4) == 0 {
+						x[i] = ninf
+					}
+				}
+				for row := 0; row < rows; row++ { // column n/2 fully masked
+					x[row*ld+n/2] = ninf
+				}
+				var add []float32
+				if withAdd {
+					add = randomInputs(r, rows, 5)
+				}
+				fast := append([]float32(nil), x...)
+				ref := append([]float32(nil), x...)
+				SoftmaxCols(fast, rows, n, ld, add)
+				softmaxColsGo(ref, rows, n, ld, add)
+				for c := 0; c < ld; c++ {
+					col := make([]float32, rows)
+					for row := range col {
+						col[row] = x[row*ld+c]
+						if add != nil {
+							col[row] += add[row]
+						}
+					}
+					want := softmaxWant(col)
+					for row, w := range want {
+						i := row*ld + c
+						if c >= n { // padding: untouched
+							if math.Float32bits(fast[i]) != math.Float32bits(x[i]) || math.Float32bits(ref[i]) != math.Float32bits(x[i]) {
+								t.Fatalf("rows=%d n=%d: padding [%d][%d] changed", rows, n, row, c)
+							}
+							continue
+						}
+						for name, got := range map[string]float32{"fast": fast[i], "ref": ref[i]} {
+							if !(math.Abs(float64(got)-w) <= 1e-7+2e-6*w) { // NaN fails too
+								t.Fatalf("rows=%d n=%d add=%v %s [%d][%d] = %g, want %g", rows, n, withAdd, name, row, c, got, w)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	// A NaN makes its column NaN and leaves the others alone.
+	x := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}
+	x[9] = float32(math.NaN())
+	SoftmaxCols(x, 2, 9, 9, nil)
+	for c := 0; c < 9; c++ {
+		nan := math.IsNaN(float64(x[c])) && math.IsNaN(float64(x[9+c]))
+		if nan != (c == 0) {
+			t.Fatalf("column %d: %v, %v", c, x[c], x[9+c])
 		}
 	}
 }
@@ -536,4 +604,25 @@ func TestDivAdd(t *testing.T) {
 		}
 	}()
 	DivAdd(make([]float32, 9), make([]float32, 8), make([]float32, 8))
+}
+
+// BenchmarkSoftmaxCols7x4096 normalises 7 rows of 4096 columns with a
+// per-row add: one head of SAM's image → token attention for a box prompt.
+func BenchmarkSoftmaxCols7x4096(b *testing.B) {
+	for _, impl := range []struct {
+		name string
+		f    func([]float32, int, int, int, []float32)
+	}{{"fast", SoftmaxCols}, {"ref", softmaxColsGo}} {
+		b.Run(impl.name, func(b *testing.B) {
+			src := benchRow(7 * 4096)
+			add := benchRow(7)
+			x := make([]float32, len(src))
+			b.SetBytes(4 * int64(len(x)))
+			for b.Loop() {
+				copy(x, src)
+				impl.f(x, 7, 4096, 4096, add)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(x)), "ns/elem")
+		})
+	}
 }
