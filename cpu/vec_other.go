@@ -10,7 +10,7 @@ const vecAVX2 = false
 func expSumAVX2(dst, src *float32, n int, m float32) float32 { panic("cpu: no AVX2") }
 func maxAVX2(x *float32, n int) float32                      { panic("cpu: no AVX2") }
 func softmaxRowsAVX2(x *float32, rows, n int)                { panic("cpu: no AVX2") }
-func softmaxColsAVX2(x, add *float32, rows, n8, ld int)             { panic("cpu: no AVX2") }
+func softmaxColsAVX2(x, add *float32, rows, n8, ld int)      { panic("cpu: no AVX2") }
 func divAddAVX2(x, div, add *float32, n, period int)         { panic("cpu: no AVX2") }
 func scaleAVX2(x *float32, n int, s float32)                 { panic("cpu: no AVX2") }
 func geluAVX2(x *float32, n int)                             { panic("cpu: no AVX2") }
