@@ -73,8 +73,9 @@ type MaskDecoder struct {
 	IOUPredictionHead       FeedForward        `gsam:"iou_prediction_head"`
 	Config                  MaskDecoderConfig
 
-	arenas   *nn.Arenas   // temporaries reused across calls
-	upscaleW [2][]float32 // upscaleWeights of the two convolutions, from prepare
+	arenas   *nn.Arenas                 // temporaries reused across calls
+	packs    *cpu.FreeList[[2]cpu.PackedB] // imageSide's packed operands, reused across calls
+	upscaleW [2][]float32               // upscaleWeights of the two convolutions, from prepare
 }
 
 // NewMaskDecoder allocates the decoder from its config.
@@ -90,6 +91,7 @@ func NewMaskDecoder(c MaskDecoderConfig) MaskDecoder {
 		IOUPredictionHead: NewFeedForward(C, c.IOUHeadHiddenDim, M, c.IOUHeadDepth),
 		Config:            c,
 		arenas:            &nn.Arenas{},
+		packs:             &cpu.FreeList[[2]cpu.PackedB]{},
 	}
 	for i := 0; i < M; i++ {
 		d.OutputHypernetworksMLPs = append(d.OutputHypernetworksMLPs, NewFeedForward(C, C, C/8, 3))
@@ -159,11 +161,26 @@ func sum(a, b []float32, ar *nn.Arena) []float32 {
 	return y
 }
 
-// forward runs one block on queries [L, C], keys [N, C] and k = keys +
-// keyPE (all owned by the block, which overwrites them) and returns the new
-// queries, keys and k, and with keepAttn the image → token attention
-// output [N, C].
-func (b *TwoWayBlock) forward(queries []float32, L int, keys, k []float32, N int, queryPE, keyPE []float32, keepAttn bool, ar *nn.Arena) ([]float32, []float32, []float32, []float32) {
+// imageSide is the image half of the two-way transformer for one prompt:
+// the tokens keys [N, C], k = keys + PE, and the two packed the way the
+// products with the prompt's H·L token rows take them, once a layer: k as
+// the Bᵀ of both cross-attentions' scores, keys as the B of the
+// token → image values.
+type imageSide struct {
+	keys, k []float32
+	kT, v   *cpu.PackedB
+}
+
+// pack packs k and keys [N, C] after they change.
+func (s *imageSide) pack(N, C int) {
+	cpu.PackB(s.kT, true, C, N, s.k, C)
+	cpu.PackB(s.v, false, N, C, s.keys, C)
+}
+
+// forward runs one block on queries [L, C] and the image side img (owned
+// by the block, which updates it) and returns the new queries and, with
+// keepAttn, the image → token attention output [N, C].
+func (b *TwoWayBlock) forward(queries []float32, L int, img *imageSide, N int, queryPE, keyPE []float32, keepAttn bool, ar *nn.Arena) ([]float32, []float32) {
 	if b.SkipFirstLayerPE {
 		queries = attend(&b.SelfAttn, queries, L, queries, queries, L, ar)
 	} else {
@@ -173,21 +190,22 @@ func (b *TwoWayBlock) forward(queries []float32, L int, keys, k []float32, N int
 	b.LayerNorm1.ForwardInPlace(queries)
 
 	q := sum(queries, queryPE, ar)
-	addTo(queries, attendTokensToImage(&b.CrossAttnTokenToImage, q, L, k, keys, N, ar))
+	addTo(queries, attendTokensToImage(&b.CrossAttnTokenToImage, q, L, img, N, ar))
 	b.LayerNorm2.ForwardInPlace(queries)
 
 	addTo(queries, b.MLP.forward(queries, L))
 	b.LayerNorm3.ForwardInPlace(queries)
 
-	// keys have not changed since k was formed.
+	// The image side has not changed since it was packed.
 	q = sum(queries, queryPE, ar)
+	keys, k := img.keys, img.k
 	// keys += attention output: accumulated in place unless it is kept.
 	var attnOut []float32
 	if keepAttn {
-		attnOut = attendImageToTokens(&b.CrossAttnImageToToken, k, N, q, queries, L, nil, ar)
+		attnOut = attendImageToTokens(&b.CrossAttnImageToToken, img, N, q, queries, L, nil, ar)
 		cpu.Add(keys, attnOut)
 	} else {
-		attendImageToTokens(&b.CrossAttnImageToToken, k, N, q, queries, L, keys, ar)
+		attendImageToTokens(&b.CrossAttnImageToToken, img, N, q, queries, L, keys, ar)
 	}
 	// keys = LayerNorm4(keys) and the next k, in one pass.
 	ln := &b.LayerNorm4
@@ -202,7 +220,8 @@ func (b *TwoWayBlock) forward(queries []float32, L int, keys, k []float32, N int
 			}
 		}
 	})
-	return queries, keys, k, attnOut
+	img.pack(N, C)
+	return queries, attnOut
 }
 
 // DecoderOutput holds the decoder's result for P prompts: low-resolution mask
@@ -534,10 +553,13 @@ func (d *MaskDecoder) decodeOne(p int, output, keys, keyPE []float32, sparse *te
 	queries := append([]float32(nil), queryPE...)
 
 	tf := &d.Transformer
-	k := sum(keys, keyPE, ar)
+	packs := d.packs.Get()
+	defer d.packs.Put(packs)
+	img := &imageSide{keys: keys, k: sum(keys, keyPE, ar), kT: &packs[0], v: &packs[1]}
+	img.pack(N, C)
 	for i := range tf.Layers {
 		var attnOut []float32
-		queries, keys, k, attnOut = tf.Layers[i].forward(queries, L, keys, k, N, queryPE, keyPE, keep != nil, ar)
+		queries, attnOut = tf.Layers[i].forward(queries, L, img, N, queryPE, keyPE, keep != nil, ar)
 		if keep != nil {
 			keep(fmt.Sprintf("transformer.layers.%d.0", i), nn.FromData(append([]float32(nil), queries...), 1, 1, L, C))
 			keep(fmt.Sprintf("transformer.layers.%d.1", i), nn.FromData(append([]float32(nil), keys...), 1, 1, N, C))
@@ -545,7 +567,7 @@ func (d *MaskDecoder) decodeOne(p int, output, keys, keyPE []float32, sparse *te
 		}
 	}
 	q := sum(queries, queryPE, ar)
-	addTo(queries, attendTokensToImage(&tf.FinalAttnTokenToImage, q, L, k, keys, N, ar))
+	addTo(queries, attendTokensToImage(&tf.FinalAttnTokenToImage, q, L, img, N, ar))
 	tf.LayerNormFinalAttn.ForwardInPlace(queries)
 	if keep != nil {
 		keep("transformer.0", nn.FromData(append([]float32(nil), queries...), 1, 1, L, C))
@@ -622,14 +644,14 @@ func factored(m *nn.MultiHeadAttention, L int) bool {
 	return factorAttention || m.Heads*L < m.Q.Out()
 }
 
-// attendTokensToImage is attend for L token queries q [L, C] over N image
-// keys k and values v [N, C]. Per head h the scores are
+// attendTokensToImage is attend for L token queries q [L, C] over the N
+// image keys img.k and values img.keys. Per head h the scores are
 // Q_h·(k·W_kᵀ + b_k)_hᵀ = (Q_h·W_k,h)·kᵀ + a per-row constant that softmax
 // drops, and A_h·(v·W_vᵀ + b_v)_h = (A_h·v)·W_v,hᵀ + b_v,h since each row of
 // A_h sums to 1: the image tokens are only ever multiplied by H·L rows.
-func attendTokensToImage(m *nn.MultiHeadAttention, q []float32, L int, k, v []float32, N int, ar *nn.Arena) []float32 {
+func attendTokensToImage(m *nn.MultiHeadAttention, q []float32, L int, img *imageSide, N int, ar *nn.Arena) []float32 {
 	if !factored(m, L) {
-		return attend(m, q, L, k, v, N, ar)
+		return attend(m, q, L, img.k, img.keys, N, ar)
 	}
 	E, C, H := m.Q.Out(), m.Q.In(), m.Heads
 	D := E / H
@@ -643,10 +665,10 @@ func attendTokensToImage(m *nn.MultiHeadAttention, q []float32, L int, k, v []fl
 		cpu.Sgemm(false, false, L, C, D, scale, Q[h*D:], E, wk[h*D*C:], C, 0, G[h*L*C:], C)
 	}
 	S := ar.Floats(HL * N)
-	cpu.Sgemm(false, true, HL, N, C, 1, G, C, k, C, 0, S, N)
+	cpu.SgemmPackedB(false, HL, 1, G, C, img.kT, 0, S, N)
 	cpu.ParallelFor(HL, func(lo, hi int) { cpu.SoftmaxRows(S[lo*N:hi*N], N) })
 	R := ar.Floats(HL * C)
-	cpu.Sgemm(false, false, HL, C, N, 1, S, N, v, C, 0, R, C)
+	cpu.SgemmPackedB(false, HL, 1, S, N, img.v, 0, R, C)
 	o := ar.Floats(L * E)
 	for r := 0; r < L; r++ {
 		copy(o[r*E:(r+1)*E], bv)
@@ -659,15 +681,17 @@ func attendTokensToImage(m *nn.MultiHeadAttention, q []float32, L int, k, v []fl
 	return out
 }
 
-// attendImageToTokens is attend for N image queries q [N, C] over L token
-// keys k and values v [L, C]. Per head the scores are
+// attendImageToTokens is attend for the N image queries img.k over L
+// token keys k and values v [L, C]. Per head the scores are
 // (q·W_q,hᵀ + b_q,h)·K_hᵀ = q·(W_q,hᵀ·K_hᵀ) + b_q,h·K_hᵀ, and the output
-// projection folds into the values: Σ_h A_h·(V_h·W_o,hᵀ) + b_o. With acc
-// not nil the output is added to acc [N, C] (and returned) instead of
-// written to a new slice.
-func attendImageToTokens(m *nn.MultiHeadAttention, q []float32, N int, k, v []float32, L int, acc []float32, ar *nn.Arena) []float32 {
+// projection folds into the values: Σ_h A_h·(V_h·W_o,hᵀ) + b_o. The scores
+// are computed transposed, [H·L, N] (the image side is then img.kT, the
+// same packed operand as the token → image scores'), and normalised down
+// their columns. With acc not nil the output is added to acc [N, C] (and
+// returned) instead of written to a new slice.
+func attendImageToTokens(m *nn.MultiHeadAttention, img *imageSide, N int, k, v []float32, L int, acc []float32, ar *nn.Arena) []float32 {
 	if !factored(m, L) {
-		o := attend(m, q, N, k, v, L, ar)
+		o := attend(m, img.k, N, k, v, L, ar)
 		if acc == nil {
 			return o
 		}
@@ -697,65 +721,23 @@ func attendImageToTokens(m *nn.MultiHeadAttention, q []float32, N int, k, v []fl
 			bias[h*L+l] = scale * s
 		}
 	}
-	S := ar.Floats(N * HL)
-	cpu.Sgemm(false, true, N, HL, C, 1, q, C, BT, C, 0, S, HL)
-	out := acc
-	if out == nil {
-		out = ar.Floats(N * C)
-	}
-	cpu.ParallelFor(N, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			row := S[r*HL : (r+1)*HL]
-			for i, b := range bias {
-				row[i] += b
-			}
-			if acc == nil {
-				copy(out[r*C:(r+1)*C], bo)
-			} else {
-				cpu.Add(out[r*C:(r+1)*C], bo)
-			}
+	St := ar.Floats(HL * N) // [H, L, N]
+	cpu.SgemmPackedB(false, HL, 1, BT, C, img.kT, 0, St, N)
+	// Softmax over each head's L tokens at every image position, in
+	// pieces of (head, column block).
+	const cb = 512
+	nb := (N + cb - 1) / cb
+	cpu.ParallelFor(H*nb, func(lo, hi int) {
+		for u := lo; u < hi; u++ {
+			h, c0 := u/nb, (u%nb)*cb
+			c1 := min(c0+cb, N)
+			cpu.SoftmaxCols(St[h*L*N+c0:], L, c1-c0, N, bias[h*L:(h+1)*L])
 		}
-		softmaxShortRows(S[lo*HL:hi*HL], L)
 	})
-	cpu.Sgemm(false, false, N, C, HL, 1, S, HL, U, C, 1, out, C)
+	out, beta := acc, float32(1)
+	if out == nil {
+		out, beta = ar.Floats(N*C), 0
+	}
+	cpu.SgemmBias(true, false, N, C, HL, St, N, U, C, beta, bo, out, C)
 	return out
-}
-
-// softmaxShortRows is cpu.SoftmaxRows for rows too short to vectorise
-// (here L tokens, L < 8): the exponentials of the whole block go through
-// one vectorised cpu.ExpSlice.
-func softmaxShortRows(x []float32, n int) {
-	if n >= 8 {
-		cpu.SoftmaxRows(x, n)
-		return
-	}
-	for r := 0; r+n <= len(x); r += n {
-		row := x[r : r+n]
-		m := row[0]
-		for _, v := range row[1:] {
-			if v > m {
-				m = v
-			}
-		}
-		if math.IsInf(float64(m), -1) {
-			m = 0 // a fully masked row: exp gives zeros, left as they are
-		}
-		for i := range row {
-			row[i] -= m
-		}
-	}
-	cpu.ExpSlice(x, x)
-	for r := 0; r+n <= len(x); r += n {
-		row := x[r : r+n]
-		var s float32
-		for _, v := range row {
-			s += v
-		}
-		if s > 0 {
-			inv := 1 / s
-			for i := range row {
-				row[i] *= inv
-			}
-		}
-	}
 }
