@@ -73,9 +73,9 @@ type MaskDecoder struct {
 	IOUPredictionHead       FeedForward        `gsam:"iou_prediction_head"`
 	Config                  MaskDecoderConfig
 
-	arenas   *nn.Arenas                 // temporaries reused across calls
+	arenas   *nn.Arenas                    // temporaries reused across calls
 	packs    *cpu.FreeList[[2]cpu.PackedB] // imageSide's packed operands, reused across calls
-	upscaleW [2][]float32               // upscaleWeights of the two convolutions, from prepare
+	upscaleW [2][]float32                  // upscaleWeights of the two convolutions, from prepare
 }
 
 // NewMaskDecoder allocates the decoder from its config.
