@@ -76,6 +76,7 @@ type MaskDecoder struct {
 	arenas   *nn.Arenas                    // temporaries reused across calls
 	packs    *cpu.FreeList[[2]cpu.PackedB] // imageSide's packed operands, reused across calls
 	upscaleW [2][]float32                  // upscaleWeights of the two convolutions, from prepare
+	gen      uint64                        // prepare calls so far: an Embedding's firstSide is for one
 }
 
 // NewMaskDecoder allocates the decoder from its config.
@@ -165,16 +166,72 @@ func sum(a, b []float32, ar *nn.Arena) []float32 {
 // the tokens keys [N, C], k = keys + PE, and the two packed the way the
 // products with the prompt's H·L token rows take them, once a layer: k as
 // the Bᵀ of both cross-attentions' scores, keys as the B of the
-// token → image values.
+// token → image values. In the first layer without a mask prompt the
+// packs are an image's firstSide, shared by its prompts, and k is formed
+// only if a path needs its rows.
 type imageSide struct {
-	keys, k []float32
-	kT, v   *cpu.PackedB
+	keys, keyPE []float32
+	k           []float32 // nil until formed (kRows) in kBuf
+	kBuf        []float32
+	kT, v       *cpu.PackedB
+	own         *[2]cpu.PackedB // this prompt's packs, for the layers after a shared first one
 }
 
-// pack packs k and keys [N, C] after they change.
+// kRows returns k, forming it from keys first if needed.
+func (s *imageSide) kRows() []float32 {
+	if s.k == nil {
+		s.k = s.kBuf
+		cpu.ParallelFor((len(s.k)+(1<<14)-1)>>14, func(lo, hi int) {
+			lo, hi = lo<<14, min(hi<<14, len(s.k))
+			for i, v := range s.keys[lo:hi] {
+				s.k[lo+i] = v + s.keyPE[lo+i]
+			}
+		})
+	}
+	return s.k
+}
+
+// pack packs k and keys [N, C] into the prompt's own packs after they
+// change.
 func (s *imageSide) pack(N, C int) {
-	cpu.PackB(s.kT, true, C, N, s.k, C)
+	s.kT, s.v = &s.own[0], &s.own[1]
+	cpu.PackB(s.kT, true, C, N, s.kRows(), C)
 	cpu.PackB(s.v, false, N, C, s.keys, C)
+}
+
+// firstSide is the first layer's image side without a mask prompt (keys =
+// image tokens + no_mask_embed, k = keys + PE), packed: the same for every
+// such prompt on an image.
+type firstSide struct {
+	dec   *MaskDecoder
+	gen   uint64
+	packs *[2]cpu.PackedB
+}
+
+// firstSideFor returns the firstSide for the image tokens base and
+// no_mask_embed: the one its Embedding keeps (made on its first use) when
+// the image has one (img.shared) and the decoder is prepared, otherwise one
+// for this call, with done set to give its packs back.
+func (d *MaskDecoder) firstSideFor(img decoderImage, base, noMask []float32, ar *nn.Arena) (fs *firstSide, done func()) {
+	C := len(noMask)
+	N := len(base) / C
+	build := func(packs *[2]cpu.PackedB) *firstSide {
+		mark := ar.Mark()
+		defer ar.Release(mark)
+		side := imageSide{keys: addRows(base, noMask, ar), keyPE: img.keyPE, kBuf: ar.Floats(N * C), own: packs}
+		side.pack(N, C)
+		return &firstSide{dec: d, gen: d.gen, packs: packs}
+	}
+	if e := img.shared; e != nil && d.gen > 0 {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.first == nil || e.first.dec != d || e.first.gen != d.gen {
+			e.first = build(new([2]cpu.PackedB))
+		}
+		return e.first, func() {}
+	}
+	packs := d.packs.Get()
+	return build(packs), func() { d.packs.Put(packs) }
 }
 
 // forward runs one block on queries [L, C] and the image side img (owned
@@ -198,7 +255,7 @@ func (b *TwoWayBlock) forward(queries []float32, L int, img *imageSide, N int, q
 
 	// The image side has not changed since it was packed.
 	q = sum(queries, queryPE, ar)
-	keys, k := img.keys, img.k
+	keys, k := img.keys, img.kBuf
 	// keys += attention output: accumulated in place unless it is kept.
 	var attnOut []float32
 	if keepAttn {
@@ -220,6 +277,7 @@ func (b *TwoWayBlock) forward(queries []float32, L int, img *imageSide, N int, q
 			}
 		}
 	})
+	img.k = k
 	img.pack(N, C)
 	return queries, attnOut
 }
@@ -251,6 +309,7 @@ type decoderImage struct {
 	emb    *tensor.Dense
 	tokens []float32 // nil: transpose emb
 	keyPE  []float32
+	shared *Embedding // the Embedding they come from, or nil
 }
 
 // forward is Forward on a decoderImage; a nil dense stands for noMask
@@ -307,6 +366,14 @@ func (d *MaskDecoder) forward(img decoderImage, sparse, dense *tensor.Dense, noM
 	} else {
 		base = transposeTiled(nn.Data(img.emb), nil, C, N, ar)
 	}
+	// Without a mask prompt every prompt's first layer sees the same
+	// image side: packed once.
+	var first *firstSide
+	if dense == nil {
+		fs, done := d.firstSideFor(img, base, noMask, ar)
+		defer done()
+		first = fs
+	}
 	// One prompt: the image side (embedding plus dense prompt, as tokens
 	// [N, C]) and the two-way transformer, with temporaries from ar.
 	decode := func(p int, ar *nn.Arena) {
@@ -327,7 +394,7 @@ func (d *MaskDecoder) forward(img decoderImage, sparse, dense *tensor.Dense, noM
 			keys = transposeTiled(nn.Data(dense)[dp*C*N:(dp+1)*C*N], nil, C, N, ar)
 			cpu.Add(keys, base)
 		}
-		d.decodeOne(p, output, keys, img.keyPE, sparse, T, h, w, lo, hi, masks[p*K*16*N:(p+1)*K*16*N], iou[p*M:(p+1)*M], keep, ar)
+		d.decodeOne(p, output, keys, img.keyPE, first, sparse, T, h, w, lo, hi, masks[p*K*16*N:(p+1)*K*16*N], iou[p*M:(p+1)*M], keep, ar)
 		ar.Release(mark)
 	}
 	// Every step of a prompt runs over all cores, but a prompt's steps are
@@ -501,6 +568,7 @@ func (d *MaskDecoder) prepare() {
 	for _, l := range d.linears() {
 		l.Prepack()
 	}
+	d.gen++
 }
 
 // linears lists the decoder's linear layers.
@@ -544,7 +612,7 @@ func scatterPixels(y []float32, r0, r1, w, Cout int, rows []float32) {
 
 // decodeOne runs prompt p on the image tokens keys [h*w, C] (owned),
 // writing masks lo..hi-1 [hi-lo, 4h*4w] and its M IoU scores.
-func (d *MaskDecoder) decodeOne(p int, output, keys, keyPE []float32, sparse *tensor.Dense, T, h, w, lo, hi int, masks, iou []float32, keep func(string, *tensor.Dense), ar *nn.Arena) {
+func (d *MaskDecoder) decodeOne(p int, output, keys, keyPE []float32, first *firstSide, sparse *tensor.Dense, T, h, w, lo, hi int, masks, iou []float32, keep func(string, *tensor.Dense), ar *nn.Arena) {
 	C, M := d.Config.HiddenSize, d.Config.NumMultimaskOutputs+1
 	N := h * w
 	L := 1 + M + T
@@ -555,8 +623,12 @@ func (d *MaskDecoder) decodeOne(p int, output, keys, keyPE []float32, sparse *te
 	tf := &d.Transformer
 	packs := d.packs.Get()
 	defer d.packs.Put(packs)
-	img := &imageSide{keys: keys, k: sum(keys, keyPE, ar), kT: &packs[0], v: &packs[1]}
-	img.pack(N, C)
+	img := &imageSide{keys: keys, keyPE: keyPE, kBuf: ar.Floats(N * C), own: packs}
+	if first != nil {
+		img.kT, img.v = &first.packs[0], &first.packs[1]
+	} else {
+		img.pack(N, C)
+	}
 	for i := range tf.Layers {
 		var attnOut []float32
 		queries, attnOut = tf.Layers[i].forward(queries, L, img, N, queryPE, keyPE, keep != nil, ar)
@@ -651,7 +723,7 @@ func factored(m *nn.MultiHeadAttention, L int) bool {
 // A_h sums to 1: the image tokens are only ever multiplied by H·L rows.
 func attendTokensToImage(m *nn.MultiHeadAttention, q []float32, L int, img *imageSide, N int, ar *nn.Arena) []float32 {
 	if !factored(m, L) {
-		return attend(m, q, L, img.k, img.keys, N, ar)
+		return attend(m, q, L, img.kRows(), img.keys, N, ar)
 	}
 	E, C, H := m.Q.Out(), m.Q.In(), m.Heads
 	D := E / H
@@ -691,7 +763,7 @@ func attendTokensToImage(m *nn.MultiHeadAttention, q []float32, L int, img *imag
 // returned) instead of written to a new slice.
 func attendImageToTokens(m *nn.MultiHeadAttention, img *imageSide, N int, k, v []float32, L int, acc []float32, ar *nn.Arena) []float32 {
 	if !factored(m, L) {
-		o := attend(m, img.k, N, k, v, L, ar)
+		o := attend(m, img.kRows(), N, k, v, L, ar)
 		if acc == nil {
 			return o
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/gsam-go/gsam/nn"
 	"github.com/gsam-go/gsam/weights"
@@ -112,12 +113,17 @@ func (m *Model) tokenPE() []float32 {
 }
 
 // Embedding is the image encoder's output for one image. Embed also keeps
-// it in the token layout the mask decoder reads; do not modify Embeddings
-// of an Embedding that Embed returned.
+// it in the token layout the mask decoder reads, and the first Decode
+// without a mask prompt keeps the decoder's first-layer image side, packed
+// (8 MB for SAM's 64×64×256), for the prompts after it; do not modify
+// Embeddings of an Embedding that Embed returned. Use it by pointer.
 type Embedding struct {
 	Embeddings *tensor.Dense // [1, C, g, g]
 
 	tokens []float32 // Embeddings as [g*g, C], or nil (then Decode transposes)
+
+	mu    sync.Mutex
+	first *firstSide // see MaskDecoder.firstSideFor
 }
 
 // newEmbedding wraps an image embedding [1, C, g, g] with its token layout.
@@ -175,7 +181,7 @@ func (m *Model) DecodeTrace(ctx context.Context, emb *Embedding, prompts *Prompt
 	}
 	// Without a mask prompt the dense embedding is no_mask_embed at every
 	// pixel: the decoder adds the vector instead of a broadcast copy.
-	return m.MaskDecoder.forward(decoderImage{emb.Embeddings, emb.tokens, pe}, sparse, dense, nn.Data(m.PromptEncoder.NoMaskEmbed.Weight), multimask, trace)
+	return m.MaskDecoder.forward(decoderImage{emb: emb.Embeddings, tokens: emb.tokens, keyPE: pe, shared: emb}, sparse, dense, nn.Data(m.PromptEncoder.NoMaskEmbed.Weight), multimask, trace)
 }
 
 // DropScratch forgets the buffers the model keeps between calls (the image
@@ -185,5 +191,6 @@ func (m *Model) DecodeTrace(ctx context.Context, emb *Embedding, prompts *Prompt
 func (m *Model) DropScratch() {
 	m.VisionEncoder.work.Drop()
 	m.MaskDecoder.arenas.Drop()
+	m.MaskDecoder.packs.Drop()
 	nn.DropScratch()
 }

@@ -203,18 +203,53 @@ func TestPostProcessParity(t *testing.T) {
 	}
 }
 
+// TestModelForwardEndToEnd runs Embed and Decode on the fixture image and
+// three boxes, on both cross-attention paths (the factored one reads the
+// first layer's image side that the Embedding keeps), twice: the first
+// Decode makes that side, the second reuses it. After a weight change and
+// Prepare, the old embedding must decode as a fresh one does (the kept
+// side is made again).
 func TestModelForwardEndToEnd(t *testing.T) {
 	m := loadFixtureModel(t)
 	f := fixture.Tensors(t, "sam/case/tensors.safetensors")
 	ctx := context.Background()
-	emb, err := m.Embed(ctx, fixture.Float(t, f, "input.pixel_values"))
-	if err != nil {
-		t.Fatal(err)
+	pixels := fixture.Float(t, f, "input.pixel_values")
+	prompts := fixturePrompts(t, f, 3)
+	defer func() { factorAttention = false }()
+	for _, fac := range []bool{false, true} {
+		factorAttention = fac
+		emb, err := m.Embed(ctx, pixels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rep := 0; rep < 2; rep++ {
+			out, err := m.Decode(ctx, emb, prompts, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Run(fmt.Sprintf("factored=%v/decode%d", fac, rep), func(t *testing.T) {
+				check(t, f, "p3.pred_masks", out.Masks)
+				check(t, f, "p3.iou_scores", out.IOU)
+			})
+		}
+		w := nn.Data(m.PromptEncoder.NoMaskEmbed.Weight)
+		w[0] += 0.5
+		m.Prepare()
+		stale, err1 := m.Decode(ctx, emb, prompts, false)
+		emb2, err2 := m.Embed(ctx, pixels)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		fresh, err := m.Decode(ctx, emb2, prompts, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w[0] -= 0.5
+		m.Prepare()
+		for i, v := range nn.Data(fresh.Masks) {
+			if nn.Data(stale.Masks)[i] != v {
+				t.Fatalf("factored=%v: after a weight change the old embedding decodes mask[%d] = %g, a fresh one %g", fac, i, nn.Data(stale.Masks)[i], v)
+			}
+		}
 	}
-	out, err := m.Decode(ctx, emb, fixturePrompts(t, f, 3), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	check(t, f, "p3.pred_masks", out.Masks)
-	check(t, f, "p3.iou_scores", out.IOU)
 }
