@@ -95,6 +95,10 @@ func packBWith(kern *gemmKernel, p *PackedB, transB bool, k, n int, b []float32,
 	ParallelFor(len(panels), pack)
 }
 
+// K and N are the packed op(B)'s sizes (k×n).
+func (p *PackedB) K() int { return p.k }
+func (p *PackedB) N() int { return p.n }
+
 // block returns packed block i (Sgemm's order: column blocks, then k blocks).
 func (p *PackedB) block(i int) []float32 { return p.data[p.offs[i]:] }
 

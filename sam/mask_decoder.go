@@ -75,7 +75,7 @@ type MaskDecoder struct {
 
 	arenas   *nn.Arenas                    // temporaries reused across calls
 	packs    *cpu.FreeList[[2]cpu.PackedB] // imageSide's packed operands, reused across calls
-	upscaleW [2][]float32                  // upscaleWeights of the two convolutions, from prepare
+	upscaleW [2]*cpu.PackedB               // upscaleWeights of the two convolutions, from prepare
 	gen      uint64                        // prepare calls so far: an Embedding's firstSide is for one
 }
 
@@ -502,36 +502,31 @@ func transposeTiled(src, add []float32, rows, cols int, ar *nn.Arena) []float32 
 }
 
 // upscale is a 2×2, stride-2 ConvTranspose2d on channels-last tokens
-// x [h*w, Cin]. Input pixel r = iy*w + ix gives the output pixels
-// (2iy+i, 2ix+j): its product row x_r·W, bias added, holds their channels
+// act(x) [h*w, Cin]. Input pixel r = iy*w + ix gives the output pixels
+// (2iy+i, 2ix+j): its product row act(x_r)·W + bias holds their channels
 // at offset (2i+j)*Cout. upscale computes these rows for blocks of input
 // pixels, one parallel GEMM each (about a megabyte of rows, in cache), and
 // hands every block to emit(r0, r1, rows) in parallel pieces, rows holding
 // pixels r0..r1-1 ([r1-r0, 4, Cout], owned by emit until it returns).
-// wp is upscaleWeights(c).
-func upscale(c *nn.ConvTranspose2d, wp, x []float32, h, w int, ar *nn.Arena, emit func(r0, r1 int, rows []float32)) {
-	ws := c.Weight.Shape()
-	Cin, Cout := ws[0], ws[1]
-	bias := nn.Data(c.Bias)
+// wp is upscaleWeights(c): W and the bias, packed.
+func upscale(wp *cpu.PackedB, act cpu.Activation, x []float32, h, w int, ar *nn.Arena, emit func(r0, r1 int, rows []float32)) {
+	Cin, n4 := wp.K(), wp.N()
 	n := h * w
-	per := max(1, min(n, (1<<18)/(4*Cout)))
-	contrib := ar.Floats(per * 4 * Cout)
+	per := max(1, min(n, (1<<18)/n4))
+	contrib := ar.Floats(per * n4)
 	for b0 := 0; b0 < n; b0 += per {
 		b1 := min(b0+per, n)
-		cpu.Sgemm(false, false, b1-b0, 4*Cout, Cin, 1, x[b0*Cin:], Cin, wp, 4*Cout, 0, contrib, 4*Cout)
+		cpu.SgemmPackedBAct(act, false, b1-b0, x[b0*Cin:], Cin, wp, 0, contrib, n4)
 		cpu.ParallelFor(b1-b0, func(r0, r1 int) {
-			rows := contrib[r0*4*Cout : r1*4*Cout]
-			for q := 0; q < len(rows); q += Cout {
-				cpu.Add(rows[q:q+Cout], bias)
-			}
-			emit(b0+r0, b0+r1, rows)
+			emit(b0+r0, b0+r1, contrib[r0*n4:r1*n4])
 		})
 	}
 }
 
-// upscaleWeights reorders a 2×2, stride-2 ConvTranspose2d's weight
-// [Cin, Cout, i, j] to [Cin, (i, j, Cout)], the B operand of upscale.
-func upscaleWeights(c *nn.ConvTranspose2d) []float32 {
+// upscaleWeights packs a 2×2, stride-2 ConvTranspose2d's weight
+// [Cin, Cout, i, j], reordered to [Cin, (i, j, Cout)], with its bias
+// repeated for the four (i, j): the B operand of upscale.
+func upscaleWeights(c *nn.ConvTranspose2d) *cpu.PackedB {
 	ws := c.Weight.Shape()
 	Cin, Cout := ws[0], ws[1]
 	if ws[2] != 2 || ws[3] != 2 || c.Stride != 2 {
@@ -546,12 +541,18 @@ func upscaleWeights(c *nn.ConvTranspose2d) []float32 {
 			}
 		}
 	}
-	return wp
+	bias := make([]float32, 4*Cout)
+	for ij := 0; ij < 4; ij++ {
+		copy(bias[ij*Cout:], nn.Data(c.Bias))
+	}
+	p := new(cpu.PackedB)
+	cpu.PackBBias(p, false, Cin, 4*Cout, wp, 4*Cout, bias)
+	return p
 }
 
 // upscaleB returns upscaleWeights of conv 0 or 1, as prepare left them or
 // afresh for a decoder that was not prepared.
-func (d *MaskDecoder) upscaleB(i int) []float32 {
+func (d *MaskDecoder) upscaleB(i int) *cpu.PackedB {
 	if d.upscaleW[i] != nil {
 		return d.upscaleW[i]
 	}
@@ -564,7 +565,7 @@ func (d *MaskDecoder) upscaleB(i int) []float32 {
 // on one core); call it again after changing the weights (Model.Prepare
 // does).
 func (d *MaskDecoder) prepare() {
-	d.upscaleW = [2][]float32{upscaleWeights(&d.UpscaleConv1), upscaleWeights(&d.UpscaleConv2)}
+	d.upscaleW = [2]*cpu.PackedB{upscaleWeights(&d.UpscaleConv1), upscaleWeights(&d.UpscaleConv2)}
 	for _, l := range d.linears() {
 		l.Prepack()
 	}
@@ -660,19 +661,19 @@ func (d *MaskDecoder) decodeOne(p int, output, keys, keyPE []float32, first *fir
 		copy(hyper[(i-lo)*C8:], nn.Data(d.OutputHypernetworksMLPs[i].Forward(tok)))
 	}
 	if keep == nil {
-		// LayerNorm2d and GELU run on the first upscaling's rows as they
-		// come; the second's go straight into the masks: GELU, then the
-		// hypernetwork products, one small GEMM per piece.
+		// LayerNorm2d runs on the first upscaling's rows as they come, its
+		// GELU as the second upscaling packs them; the second's rows go
+		// straight into the masks: GELU, then the hypernetwork products,
+		// one small GEMM per piece (K rows: the pixels are its columns).
 		up := ar.Floats(4 * N * C4)
-		upscale(&d.UpscaleConv1, d.upscaleB(0), keys, h, w, ar, func(r0, r1 int, rows []float32) {
+		upscale(d.upscaleB(0), cpu.ActIdentity, keys, h, w, ar, func(r0, r1 int, rows []float32) {
 			for q := 0; q < len(rows); q += C4 {
 				cpu.LayerNorm(rows[q:q+C4], rows[q:q+C4], lw, lb, ln.Eps)
 			}
-			cpu.GELU(rows)
 			scatterPixels(up, r0, r1, w, C4, rows)
 		})
 		W2 := 2 * w
-		upscale(&d.UpscaleConv2, d.upscaleB(1), up, 2*h, W2, ar, func(r0, r1 int, rows []float32) {
+		upscale(d.upscaleB(1), cpu.ActGELU, up, 2*h, W2, ar, func(r0, r1 int, rows []float32) {
 			cpu.GELU(rows)
 			n := 4 * (r1 - r0)
 			prod := make([]float32, K*n) // [K, (r, ij)]
@@ -689,13 +690,13 @@ func (d *MaskDecoder) decodeOne(p int, output, keys, keyPE []float32, first *fir
 		})
 	} else {
 		up := ar.Floats(4 * N * C4)
-		upscale(&d.UpscaleConv1, d.upscaleB(0), keys, h, w, ar, func(r0, r1 int, rows []float32) { scatterPixels(up, r0, r1, w, C4, rows) })
+		upscale(d.upscaleB(0), cpu.ActIdentity, keys, h, w, ar, func(r0, r1 int, rows []float32) { scatterPixels(up, r0, r1, w, C4, rows) })
 		keep("upscale_conv1", nn.FromData(transposeTiled(up, nil, 4*N, C4, nil), 1, C4, 2*h, 2*w))
 		cpu.LayerNormRows(up, lw, lb, C4, ln.Eps)
 		keep("upscale_layer_norm", nn.FromData(transposeTiled(up, nil, 4*N, C4, nil), 1, C4, 2*h, 2*w))
 		cpu.GELU(up)
 		up2 := ar.Floats(16 * N * C8)
-		upscale(&d.UpscaleConv2, d.upscaleB(1), up, 2*h, 2*w, ar, func(r0, r1 int, rows []float32) { scatterPixels(up2, r0, r1, 2*w, C8, rows) })
+		upscale(d.upscaleB(1), cpu.ActIdentity, up, 2*h, 2*w, ar, func(r0, r1 int, rows []float32) { scatterPixels(up2, r0, r1, 2*w, C8, rows) })
 		keep("upscale_conv2", nn.FromData(transposeTiled(up2, nil, 16*N, C8, nil), 1, C8, 4*h, 4*w))
 		cpu.GELU(up2)
 		cpu.Sgemm(false, true, K, 16*N, C8, 1, hyper, C8, up2, C8, 0, masks, 16*N)
