@@ -181,12 +181,8 @@ type imageSide struct {
 func (s *imageSide) kRows() []float32 {
 	if s.k == nil {
 		s.k = s.kBuf
-		cpu.ParallelFor((len(s.k)+(1<<14)-1)>>14, func(lo, hi int) {
-			lo, hi = lo<<14, min(hi<<14, len(s.k))
-			for i, v := range s.keys[lo:hi] {
-				s.k[lo+i] = v + s.keyPE[lo+i]
-			}
-		})
+		copy(s.k, s.keyPE)
+		cpu.Add(s.k, s.keys)
 	}
 	return s.k
 }
@@ -272,9 +268,8 @@ func (b *TwoWayBlock) forward(queries []float32, L int, img *imageSide, N int, q
 		for r := lo; r < hi; r++ {
 			kr, kp, pr := keys[r*C:(r+1)*C], k[r*C:(r+1)*C], keyPE[r*C:(r+1)*C]
 			cpu.LayerNorm(kr, kr, lw, lb, ln.Eps)
-			for i, v := range kr {
-				kp[i] = v + pr[i]
-			}
+			copy(kp, pr)
+			cpu.Add(kp, kr)
 		}
 	})
 	img.k = k
