@@ -33,13 +33,15 @@ func sinePosEmbed(pos []float32, n, numPosFeats int) []float32 {
 				}
 				x := pos[r*n+c] * scale
 				o := out[r*width+slot*numPosFeats : r*width+(slot+1)*numPosFeats]
-				for i, t := range dimT {
-					v := float64(x / t)
-					if i%2 == 0 {
-						o[i] = float32(math.Sin(v))
-					} else {
-						o[i] = float32(math.Cos(v))
-					}
+				// Features 2j and 2j+1 share a frequency: sin and cos of
+				// one angle, from one Sincos.
+				for i := 0; i+1 < len(dimT); i += 2 {
+					sn, cs := math.Sincos(float64(x / dimT[i]))
+					o[i], o[i+1] = float32(sn), float32(cs)
+				}
+				if len(dimT)%2 == 1 {
+					i := len(dimT) - 1
+					o[i] = float32(math.Sin(float64(x / dimT[i])))
 				}
 			}
 		}
