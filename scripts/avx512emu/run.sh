@@ -13,9 +13,11 @@
 #
 # Usage: scripts/avx512emu/run.sh
 # It runs TestSgemmPublic, TestSgemmActMatchesActivatedA (the activation
-# applied to packed A, every kernel), TestSgemmKernels' AVX-512 cases, SAM's
-# encoder and decoder parity and Grounding DINO's forward parity
-# (gdino_swin_single).
+# applied to packed A, every kernel), TestSgemmKernels' AVX-512 cases,
+# TestSgemmPackedBPublic (weights packed once, with a bias),
+# TestSoftmaxColsFastAndReference, SAM's encoder and decoder parity, SAM's
+# Embed + Decode end to end (the decoder's kept first-layer packs) and
+# Grounding DINO's forward parity (gdino_swin_single).
 #
 # Why these settings:
 # - Linux 6.1 disables XSAVE (and so AVX) on this model: Bochs 2.7 reports
@@ -67,6 +69,9 @@ mknod "$root/dev/null" c 1 3
 cat >"$root/cmds" <<CMDS
 /sam.test -test.v -test.run=^TestVisionEncoderParity\$
 /sam.test -test.v -test.run=^TestPromptEncoderAndDecoderParity\$
+/sam.test -test.v -test.run=^TestModelForwardEndToEnd\$
+/cpu.test -test.v -test.run=^TestSgemmPackedBPublic\$
+/cpu.test -test.v -test.run=^TestSoftmaxColsFastAndReference\$
 /gdino.test -test.v -test.run=^TestForwardParity\$/gdino_swin_single
 /cpu.test -test.v -test.run=^TestSgemmPublic\$
 /cpu.test -test.v -test.run=^TestSgemmActMatchesActivatedA\$
