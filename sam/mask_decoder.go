@@ -536,11 +536,15 @@ func upscaleWeights(c *nn.ConvTranspose2d) *cpu.PackedB {
 			}
 		}
 	}
+	p := new(cpu.PackedB)
+	if c.Bias == nil {
+		cpu.PackB(p, false, Cin, 4*Cout, wp, 4*Cout)
+		return p
+	}
 	bias := make([]float32, 4*Cout)
 	for ij := 0; ij < 4; ij++ {
 		copy(bias[ij*Cout:], nn.Data(c.Bias))
 	}
-	p := new(cpu.PackedB)
 	cpu.PackBBias(p, false, Cin, 4*Cout, wp, 4*Cout, bias)
 	return p
 }
