@@ -368,12 +368,13 @@ func TestSgemmConcurrent(t *testing.T) {
 
 // TestSgemmActMatchesActivatedA checks SgemmAct's activation of the packed
 // A against activating A in memory first: the same products bit for bit,
-// with every kernel, over shapes with short edge panels, several k blocks,
-// transposed A, a bias and beta 0 or 1.
+// with every kernel (and the test kernels: tiny blocks, the AVX-512
+// geometry with a Go micro-kernel), over shapes with short edge panels,
+// several k blocks, transposed A, a bias and beta 0 or 1.
 func TestSgemmActMatchesActivatedA(t *testing.T) {
 	r := rand.New(rand.NewSource(9))
 	shapes := [][3]int{{1, 1, 1}, {7, 13, 5}, {13, 33, 300}, {100, 48, 96}, {257, 40, 530}, {600, 96, 384}}
-	for _, kern := range gemmKernels() {
+	for _, kern := range testKernels() {
 		for _, sh := range shapes {
 			m, n, k := sh[0], sh[1], sh[2]
 			for _, act := range []Activation{ActReLU, ActGELU} {

@@ -2,8 +2,9 @@
 
 // Command avx512emu is the init process of the emulated machine that
 // scripts/avx512emu/run.sh boots: it runs the commands listed in /cmds (one
-// per line, a binary and its arguments), prints their output on the serial
-// console and powers the machine off.
+// per line: optional NAME=value settings added to the environment, a
+// binary and its arguments), prints their output on the serial console and
+// powers the machine off.
 package main
 
 import (
@@ -30,8 +31,13 @@ func main() {
 			continue
 		}
 		fmt.Println("gsam-init: run", fields)
+		env := os.Environ()
+		for len(fields) > 1 && strings.Contains(fields[0], "=") {
+			env, fields = append(env, fields[0]), fields[1:]
+		}
 		t0 := time.Now()
 		cmd := exec.Command(fields[0], fields[1:]...)
+		cmd.Env = env
 		cmd.Dir = "/"
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		err := cmd.Run()
