@@ -377,6 +377,7 @@ func TestSgemmActMatchesActivatedA(t *testing.T) {
 	for _, kern := range testKernels() {
 		for _, sh := range shapes {
 			m, n, k := sh[0], sh[1], sh[2]
+			t.Logf("%s m=%d n=%d k=%d", kern.name, m, n, k) // progress, for runs under an emulator
 			for _, act := range []Activation{ActReLU, ActGELU} {
 				for _, transA := range []bool{false, true} {
 					for _, beta := range []float32{0, 1} {

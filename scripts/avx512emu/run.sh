@@ -34,8 +34,11 @@
 #   so far, in TestSgemmActMatchesActivatedA (last in the list for that
 #   reason), also with GOGC=off (a /cmds line may start with NAME=value
 #   settings): Bochs then sits at 0 % CPU, the guest halted waiting for an
-#   interrupt, not computing. On the host the same test passes with the
-#   AVX-512 kernel's 12×32 geometry and a Go micro-kernel (testKernels).
+#   interrupt, not computing. The third time the test logged its progress:
+#   it stopped about seven minutes in, inside the plain-Go 4×4 kernel
+#   (tiny blocks, 257×40×530), before any AVX-512 product: the guest, not
+#   the AVX-512 kernel. On the host the test also runs the AVX-512 kernel's
+#   12×32 geometry with a Go micro-kernel (testKernels) and passes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${AVX512EMU_DIR:-/tmp/avx512emu}
