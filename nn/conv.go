@@ -83,10 +83,16 @@ func (c *Conv2d) Forward(x *tensor.Dense) *tensor.Dense {
 	return FromData(y, B, O, OH, OW)
 }
 
-// im2col lays out the receptive fields as a [C*kh*kw, OH*OW] matrix, zero outside the image.
+// im2col lays out the receptive fields as a [C*kh*kw, OH*OW] matrix, zero
+// outside the image, the channels over the cores.
 func im2col(col, in []float32, C, H, W, kh, kw, stride, pad, OH, OW int) {
+	cpu.ParallelFor(C, func(c0, c1 int) { im2colChannels(col, in, c0, c1, H, W, kh, kw, stride, pad, OH, OW) })
+}
+
+// im2colChannels is im2col for channels c0..c1-1.
+func im2colChannels(col, in []float32, c0, c1, H, W, kh, kw, stride, pad, OH, OW int) {
 	P := OH * OW
-	for c := 0; c < C; c++ {
+	for c := c0; c < c1; c++ {
 		for i := 0; i < kh; i++ {
 			for j := 0; j < kw; j++ {
 				row := col[((c*kh+i)*kw+j)*P:]
