@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/metrics"
+	"runtime/trace"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,6 +59,10 @@ Flags:
   --device auto|cpu|cuda
                        auto and cpu run on the CPU; cuda is refused (exit 1)
                        until the CUDA backend is wired into the models
+  --trace FILE         write a runtime/trace execution trace of the timed
+                       runs to FILE (with --model gdino or sam);
+                       go run ./scripts/idletrace FILE ranks the code
+                       after which a core sat idle
   -q, --quiet          no progress lines on stderr
 
 Stages: grounding-dino-tiny/{total,text,backbone,encoder,query,decoder},
@@ -97,6 +102,7 @@ func (c *cli) bench(args []string) int {
 	gdinoConfig := fs.String("gdino-config", "", "")
 	samConfig := fs.String("sam-config", "", "")
 	device := fs.String("device", "auto", "")
+	traceOut := fs.String("trace", "", "")
 	fs.BoolVar(&c.quiet, "quiet", false, "")
 	fs.BoolVar(&c.quiet, "q", false, "")
 	if code := c.parse(fs, helpBench, args); code >= 0 {
@@ -111,6 +117,9 @@ func (c *cli) bench(args []string) int {
 	if *which != "gdino" && *which != "sam" && *which != "all" {
 		return c.fail(usagef("--model %q: want gdino, sam or all", *which))
 	}
+	if *traceOut != "" && *which == "all" {
+		return c.fail(usagef("--trace traces one model's runs: add --model gdino or --model sam"))
+	}
 	h, w, err := parseSize(*size)
 	if err != nil {
 		return c.fail(err)
@@ -124,6 +133,14 @@ func (c *cli) bench(args []string) int {
 	// (GOGC=25 unless GOGC/GOMEMLIMIT is set): see groundedsam.TuneGC.
 	groundedsam.TuneGC()
 
+	if *traceOut != "" {
+		f, err := os.Create(*traceOut)
+		if err != nil {
+			return c.fail(err)
+		}
+		defer f.Close()
+		c.trace = f
+	}
 	peak := startHeapSampler()
 	rep := benchReport{Device: "cpu", Runs: *runs}
 	var gdino, samEnc func(context.Context) error
@@ -230,6 +247,9 @@ func (c *cli) benchGDINO(ctx context.Context, file string, h, w, runs int) ([]be
 	}
 	stages := []string{"total", "text", "backbone", "encoder", "query", "decoder"}
 	times := map[string][]float64{}
+	if err := c.startTrace(); err != nil {
+		return nil, nil, err
+	}
 	for r := 0; r < runs; r++ {
 		var cur string
 		var last time.Time
@@ -253,6 +273,7 @@ func (c *cli) benchGDINO(ctx context.Context, file string, h, w, runs int) ([]be
 		times["total"] = append(times["total"], ms(total))
 		c.progress("%s run %d/%d: %.0f ms", name, r+1, runs, ms(total))
 	}
+	c.stopTrace()
 	var out []benchResult
 	for _, s := range stages {
 		if len(times[s]) == 0 {
@@ -291,6 +312,9 @@ func (c *cli) benchSAM(ctx context.Context, file string, runs int) ([]benchResul
 	// One box in the middle of the image, in the model's input frame.
 	box := &sam.Prompts{Boxes: [][4]float32{{float32(S) / 4, float32(S) / 4, float32(S) * 3 / 4, float32(S) * 3 / 4}}}
 	var enc, dec []float64
+	if err := c.startTrace(); err != nil {
+		return nil, nil, err
+	}
 	for r := 0; r < runs; r++ {
 		start := time.Now()
 		emb, err := m.Embed(ctx, pixels)
@@ -304,6 +328,7 @@ func (c *cli) benchSAM(ctx context.Context, file string, runs int) ([]benchResul
 		enc, dec = append(enc, ms(mid.Sub(start))), append(dec, ms(time.Since(mid)))
 		c.progress("%s run %d/%d: %.0f ms", name, r+1, runs, enc[r]+dec[r])
 	}
+	c.stopTrace()
 	run := func(ctx context.Context) error {
 		_, err := m.Embed(ctx, pixels)
 		return err
@@ -432,4 +457,22 @@ func peakRSS() uint64 {
 		}
 	}
 	return 0
+}
+
+// startTrace starts the execution trace that --trace asked for, if any.
+func (c *cli) startTrace() error {
+	if c.trace == nil {
+		return nil
+	}
+	if err := trace.Start(c.trace); err != nil {
+		return fmt.Errorf("--trace: %w", err)
+	}
+	return nil
+}
+
+// stopTrace ends it.
+func (c *cli) stopTrace() {
+	if c.trace != nil {
+		trace.Stop()
+	}
 }

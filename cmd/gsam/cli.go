@@ -22,6 +22,7 @@ type cli struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	quiet          bool
+	trace          io.Writer // gsam bench --trace: where the timed runs' execution trace goes
 }
 
 // usageError marks a bad command line (exit status 2).

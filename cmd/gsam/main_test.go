@@ -262,6 +262,7 @@ func TestExitCodes(t *testing.T) {
 		{exitUsage, "at least one --box", []string{"segment", "--image", sample}},
 		{exitUsage, "--random-weights", []string{"bench"}},
 		{exitUsage, "--model", []string{"bench", "--random-weights", "--model", "yolo"}},
+		{exitUsage, "--trace traces one model", []string{"bench", "--random-weights", "--trace", filepath.Join(dir, "t.trace")}},
 		{exitFailure, "CUDA backend", []string{"detect", "--image", sample, "--text", "cat .", "--device", "cuda"}},
 		{exitFailure, "gsam detect: ", []string{"detect", "--image", filepath.Join(dir, "missing.png"), "--text", "cat ."}},
 		{exitFailure, "gsam detect: garbage.png", append([]string{"detect", "--image", garbage, "--text", "cat ."}, m[:2]...)},
@@ -312,6 +313,24 @@ func TestBenchSmall(t *testing.T) {
 	}
 	if rep.Device != "cpu" || rep.Runs != 2 || rep.PeakHeapBytes == 0 {
 		t.Errorf("report %+v", rep)
+	}
+}
+
+// TestBenchTrace writes an execution trace of SAM's timed runs: a Go
+// trace file (its header names the format), not empty.
+func TestBenchTrace(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "sam.trace")
+	code, _, stderr := runCLI(t, nil, "bench", "--random-weights", "-q", "--runs", "1", "--model", "sam",
+		"--sam-config", filepath.Join(fixture.Dir(t, "sam"), "config.json"), "--trace", out)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 1000 || !strings.HasPrefix(string(b), "go 1.") {
+		t.Fatalf("trace file of %d bytes starting %q", len(b), b[:min(len(b), 16)])
 	}
 }
 
