@@ -149,14 +149,18 @@ func attend(m *nn.MultiHeadAttention, q []float32, Lq int, k, v []float32, Lk in
 	return out
 }
 
-// sum returns a+b in a new slice, over several cores for long inputs.
-func sum(a, b []float32, ar *nn.Arena) []float32 {
-	y := ar.Floats(len(a))
-	cpu.ParallelFor((len(a)+(1<<14)-1)>>14, func(lo, hi int) {
-		lo, hi = lo<<14, min(hi<<14, len(a))
-		ya, aa, bb := y[lo:hi], a[lo:hi], b[lo:hi]
-		for i := range ya {
-			ya[i] = aa[i] + bb[i]
+// sum returns a+b in a new slice (sumInto).
+func sum(a, b []float32, ar *nn.Arena) []float32 { return sumInto(ar.Floats(len(a)), a, b) }
+
+// sumInto sets y = a+b and returns y: vector adds of 16K-value pieces,
+// over the cores for long inputs.
+func sumInto(y, a, b []float32) []float32 {
+	const piece = 1 << 14
+	cpu.ParallelFor((len(a)+piece-1)/piece, func(p0, p1 int) {
+		for p := p0; p < p1; p++ {
+			lo, hi := p*piece, min(p*piece+piece, len(a))
+			copy(y[lo:hi], a[lo:hi])
+			cpu.Add(y[lo:hi], b[lo:hi])
 		}
 	})
 	return y
@@ -180,9 +184,7 @@ type imageSide struct {
 // kRows returns k, forming it from keys first if needed.
 func (s *imageSide) kRows() []float32 {
 	if s.k == nil {
-		s.k = s.kBuf
-		copy(s.k, s.keyPE)
-		cpu.Add(s.k, s.keys)
+		s.k = sumInto(s.kBuf, s.keys, s.keyPE)
 	}
 	return s.k
 }
