@@ -560,11 +560,11 @@ func (d *MaskDecoder) upscaleB(i int) *cpu.PackedB {
 	return upscaleWeights([]*nn.ConvTranspose2d{&d.UpscaleConv1, &d.UpscaleConv2}[i])
 }
 
-// prepare reorders the upscaling weights once and packs every linear
-// layer's weights (nn.Linear.Prepack: most run on a prompt's few tokens,
-// where packing a weight cost more than its product: 3.5 of 54 ms a box
-// on one core); call it again after changing the weights (Model.Prepare
-// does).
+// prepare packs the upscaling weights with their biases (upscaleWeights)
+// and every linear layer's weights (nn.Linear.Prepack: most run on a
+// prompt's few tokens, where packing a weight cost more than its product:
+// 3.5 of 54 ms a box on one core) once; call it again after changing the
+// weights (Model.Prepare does: it also retires Embeddings' kept sides).
 func (d *MaskDecoder) prepare() {
 	d.upscaleW = [2]*cpu.PackedB{upscaleWeights(&d.UpscaleConv1), upscaleWeights(&d.UpscaleConv2)}
 	for _, l := range d.linears() {
