@@ -88,7 +88,8 @@ func (m *Model) LoadWeights(store *weights.Store) error {
 
 // Prepare recomputes what is derived from the weights (the image-wide
 // positional embedding, the image encoder's relative position tables, the
-// mask decoder's reordered upscaling weights).
+// mask decoder's packed weights; Embeddings' kept first-layer sides are
+// made again on their next Decode).
 // Load calls it; call it after changing weights by hand.
 func (m *Model) Prepare() {
 	m.keyPE = m.tokenPE()
