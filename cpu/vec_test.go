@@ -347,6 +347,36 @@ func TestLayerNormFastAndReference(t *testing.T) {
 	}
 }
 
+// TestSum checks Sum against the scalar sum bit for bit, short and long
+// (over the cores), with tails, into a third slice and in place on either
+// operand.
+func TestSum(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, n := range []int{0, 1, 7, 9, 1<<14 + 3, 1<<17 + 5} {
+		a, b := randomInputs(r, n, 10), randomInputs(r, n, 10)
+		want := make([]float32, n)
+		for i := range want {
+			want[i] = a[i] + b[i]
+		}
+		for _, into := range []string{"new", "a", "b"} {
+			x, y := append([]float32(nil), a...), append([]float32(nil), b...)
+			dst := make([]float32, n)
+			switch into {
+			case "a":
+				dst = x
+			case "b":
+				dst = y
+			}
+			Sum(dst, x, y)
+			for i := range want {
+				if math.Float32bits(dst[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("n=%d into %s: [%d] = %g, want %g", n, into, i, dst[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 func TestAddAndBias(t *testing.T) {
 	a := []float32{1, 2, 3, 4, 5, 6}
 	AddBias(a, []float32{10, 20, 30})

@@ -149,20 +149,10 @@ func attend(m *nn.MultiHeadAttention, q []float32, Lq int, k, v []float32, Lk in
 	return out
 }
 
-// sum returns a+b in a new slice (sumInto).
-func sum(a, b []float32, ar *nn.Arena) []float32 { return sumInto(ar.Floats(len(a)), a, b) }
-
-// sumInto sets y = a+b and returns y: vector adds of 16K-value pieces,
-// over the cores for long inputs.
-func sumInto(y, a, b []float32) []float32 {
-	const piece = 1 << 14
-	cpu.ParallelFor((len(a)+piece-1)/piece, func(p0, p1 int) {
-		for p := p0; p < p1; p++ {
-			lo, hi := p*piece, min(p*piece+piece, len(a))
-			copy(y[lo:hi], a[lo:hi])
-			cpu.Add(y[lo:hi], b[lo:hi])
-		}
-	})
+// sum returns a+b in a new slice (cpu.Sum).
+func sum(a, b []float32, ar *nn.Arena) []float32 {
+	y := ar.Floats(len(a))
+	cpu.Sum(y, a, b)
 	return y
 }
 
@@ -184,7 +174,8 @@ type imageSide struct {
 // kRows returns k, forming it from keys first if needed.
 func (s *imageSide) kRows() []float32 {
 	if s.k == nil {
-		s.k = sumInto(s.kBuf, s.keys, s.keyPE)
+		s.k = s.kBuf
+		cpu.Sum(s.k, s.keys, s.keyPE)
 	}
 	return s.k
 }
@@ -270,8 +261,7 @@ func (b *TwoWayBlock) forward(queries []float32, L int, img *imageSide, N int, q
 		for r := lo; r < hi; r++ {
 			kr, kp, pr := keys[r*C:(r+1)*C], k[r*C:(r+1)*C], keyPE[r*C:(r+1)*C]
 			cpu.LayerNorm(kr, kr, lw, lb, ln.Eps)
-			copy(kp, pr)
-			cpu.Add(kp, kr)
+			cpu.Sum(kp, kr, pr)
 		}
 	})
 	img.k = k
