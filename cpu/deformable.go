@@ -126,7 +126,7 @@ func forChunks(n, grain int, fn func(lo, hi int)) {
 		}
 	}
 	for w := 1; w < workers; w++ {
-		go run()
+		spawn(run)
 	}
 	run()
 	waitCount(&done, blocks)

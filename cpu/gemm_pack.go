@@ -244,7 +244,7 @@ func sgemmRun(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32,
 
 	g.refs.Store(int64(workers))
 	for w := 1; w < workers; w++ {
-		go g.runHelper(w)
+		spawn(func() { g.runHelper(w) })
 	}
 	g.run(0)
 	// Helpers may still be finishing units of the last block.

@@ -15,9 +15,9 @@ import (
 //
 // The caller starts on the chunks at once and, once none is left, waits
 // only for chunks that a helper has taken, not for helpers to start: a
-// goroutine handed to an idle core can take tens of microseconds to run,
-// longer than a small region's whole work. A helper that starts late finds
-// nothing to do and leaves.
+// goroutine handed to an idle core can start 0.1 ms late, longer than a
+// small region's whole work (helpers waiting from the last region start at
+// once: see SetSpinWait). A helper that starts late finds nothing to do.
 func ParallelFor(n int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
@@ -29,7 +29,7 @@ func ParallelFor(n int, fn func(lo, hi int)) {
 	}
 	r := &parallelRun{fn: fn, n: n, chunks: min(n, 4*workers)}
 	for w := 1; w < workers; w++ {
-		go r.work()
+		spawn(r.work)
 	}
 	r.work()
 	waitCount(&r.done, r.chunks)
