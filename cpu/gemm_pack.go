@@ -244,7 +244,7 @@ func sgemmRun(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32,
 
 	g.refs.Store(int64(workers))
 	for w := 1; w < workers; w++ {
-		spawn(func() { g.runHelper(w) })
+		g.spawnHelper(w)
 	}
 	g.run(0)
 	// Helpers may still be finishing units of the last block.
@@ -252,6 +252,11 @@ func sgemmRun(kern *gemmKernel, transA, transB bool, m, n, k int, alpha float32,
 	gemmBufFree.Put(bufs)
 	g.release()
 }
+
+// spawnHelper starts worker w. (A closure built in sgemmRun's loop
+// would move the loop variable to the heap even for calls that start no
+// helper.)
+func (g *gemmCall) spawnHelper(w int) { spawn(func() { g.runHelper(w) }) }
 
 func (g *gemmCall) runHelper(w int) {
 	g.run(w)
