@@ -120,8 +120,11 @@ func TestDecodeSteadyStateAllocation(t *testing.T) {
 		return 4 * len(nn.Data(out.Masks)), nil
 	})
 	t.Logf("first call allocated %d bytes, warm %d (masks %d)", cold, warm, outBytes)
-	if limit := uint64(outBytes) + 2<<20; warm > limit {
-		t.Errorf("warm Decode allocated %d bytes, want at most the %d-byte masks + 2 MiB (an image-sized temporary is 4 MiB)", warm, outBytes)
+	// Beyond the masks a warm call allocated 0.28 MB (its IoU scores,
+	// per-token slices, the parallel regions' closures); the products of
+	// the mask tokens with the upscaled pixels alone are 0.79 MB.
+	if limit := uint64(outBytes) + 512<<10; warm > limit {
+		t.Errorf("warm Decode allocated %d bytes, want at most the %d-byte masks + 512 KiB (an image-sized temporary is 4 MiB)", warm, outBytes)
 	}
 }
 

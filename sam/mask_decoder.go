@@ -664,10 +664,11 @@ func (d *MaskDecoder) decodeOne(p int, output, keys, keyPE []float32, first *fir
 			scatterPixels(up, r0, r1, w, C4, rows)
 		})
 		W2 := 2 * w
+		prods := ar.Floats(K * 16 * N) // each piece's products at its pixels' offset
 		upscale(d.upscaleB(1), cpu.ActGELU, up, 2*h, W2, ar, func(r0, r1 int, rows []float32) {
 			cpu.GELU(rows)
 			n := 4 * (r1 - r0)
-			prod := make([]float32, K*n) // [K, (r, ij)]
+			prod := prods[K*4*r0 : K*4*r1] // [K, (r, ij)]
 			cpu.Sgemm(false, true, K, n, C8, 1, hyper, C8, rows, C8, 0, prod, n)
 			for r := r0; r < r1; r++ {
 				iy, ix := r/W2, r%W2
