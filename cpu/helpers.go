@@ -56,8 +56,8 @@ func spawn(f func()) {
 	go (&helper{work: make(chan func(), 1)}).run(f)
 }
 
-// run runs f and then whatever spawn hands it, until it has waited
-// the spin wait for work in vain (or there are enough helpers waiting already).
+// run runs f and then whatever spawn hands it, until it has waited the
+// spin wait for work in vain (or enough helpers wait already).
 func (h *helper) run(f func()) {
 	for f != nil {
 		f()
